@@ -1,0 +1,697 @@
+//! Compiling rules into an immutable, shareable [`Ruleset`].
+//!
+//! This module owns the compiled form. Design (see the performance section of
+//! the README):
+//!
+//! * every field a rule references is interned once ([`FieldIndex`]);
+//! * every literal of every rule (after modifiers, lower-cased unless
+//!   `cased`) becomes a *needle* in one `aho-corasick` automaton per field,
+//!   shared by all rules. One pass over a field value finds every needle and
+//!   records whether it matched anywhere, at the start, at the end, or as
+//!   the whole value, so `contains`, `startswith`, `endswith` and plain
+//!   equality of thousands of rules cost one scan per field;
+//! * wildcards with interior `*` become segment globs, `?` and `re` become
+//!   compiled `regex`es; CIDR, numeric, time-part, null/exists and field
+//!   reference checks are typed matchers;
+//! * each rule gets a *witness*: a set of needles at least one of which must
+//!   be present for the rule to possibly match. Rules are evaluated only for
+//!   events where a witness needle was seen, so most rules are never touched
+//!   for most events. Rules without a witness are evaluated on every event.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use ipnet::IpNet;
+use regex::Regex;
+
+use crate::error::{RuleError, RuleIssue};
+use crate::event::{FieldId, FieldIndex};
+use crate::mapping::{FieldMapping, Identity};
+use crate::rule::value::{CmpOp, Part, TimePart};
+use crate::rule::{resolve_of, Condition, DetectionItem, Pattern, Quantifier, Rule, Search, SigmaString};
+
+/// Needle number, global to the ruleset.
+pub type NeedleId = u32;
+
+/// Where an item looks: one field, or every keyword-searched value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Field(FieldId),
+    Keywords,
+}
+
+/// Bits recorded for a needle while scanning an event.
+pub mod hit {
+    pub const ANY: u8 = 1;
+    pub const PREFIX: u8 = 2;
+    pub const SUFFIX: u8 = 4;
+    pub const EXACT: u8 = 8;
+}
+
+/// A glob with only `*` wildcards, as lower-cased (unless cased) segments.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    pub segments: Vec<String>,
+    pub anchored_start: bool,
+    pub anchored_end: bool,
+}
+
+impl Glob {
+    pub fn is_match(&self, s: &str) -> bool {
+        let mut rest = s;
+        let mut segs = &self.segments[..];
+        if self.anchored_start {
+            let Some((first, tail)) = segs.split_first() else { return rest.is_empty() };
+            match rest.strip_prefix(first.as_str()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+            segs = tail;
+        }
+        if self.anchored_end {
+            let Some((last, init)) = segs.split_last() else { return rest.is_empty() };
+            match rest.strip_suffix(last.as_str()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+            segs = init;
+        }
+        for seg in segs {
+            match memchr::memmem::find(rest.as_bytes(), seg.as_bytes()) {
+                Some(i) => rest = &rest[i + seg.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// One compiled value check.
+#[derive(Debug, Clone)]
+pub enum Pat {
+    /// A literal found by the field's automaton; `mode` is a [`hit`] bit.
+    Needle { id: NeedleId, mode: u8 },
+    /// The empty literal: `mode == EXACT` means the value is `""`,
+    /// anything else means any non-null value.
+    Empty { mode: u8 },
+    /// Interior wildcards: `witness` is a needle that must be present.
+    Glob { glob: Glob, cased: bool, witness: Option<NeedleId> },
+    /// Wildcards with `?`: an anchored regex over the (folded) value.
+    Wild { re: Regex, cased: bool, witness: Option<NeedleId> },
+    Regex(Regex),
+    Cidr(IpNet),
+    Cmp { op: CmpOp, value: f64 },
+    TimePart { part: TimePart, value: i64 },
+    Exists(bool),
+    Null,
+    FieldRef { other: FieldId, starts: bool, ends: bool, cased: bool },
+}
+
+impl Pat {
+    /// A short name of the matcher kind, for `explain`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Pat::Needle { mode, .. } => match *mode {
+                hit::EXACT => "exact",
+                hit::PREFIX => "prefix",
+                hit::SUFFIX => "suffix",
+                _ => "substring",
+            },
+            Pat::Empty { .. } => "empty",
+            Pat::Glob { .. } => "glob",
+            Pat::Wild { .. } => "wildcard-regex",
+            Pat::Regex(_) => "regex",
+            Pat::Cidr(_) => "cidr",
+            Pat::Cmp { .. } => "numeric",
+            Pat::TimePart { .. } => "time-part",
+            Pat::Exists(_) => "exists",
+            Pat::Null => "null",
+            Pat::FieldRef { .. } => "fieldref",
+        }
+    }
+}
+
+/// A compiled detection item on one event field.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub slot: Slot,
+    pub pats: Vec<Pat>,
+    /// `all`: every pattern must match; otherwise any.
+    pub all: bool,
+    /// The rule-level field name this item came from (before mapping).
+    pub rule_field: Option<String>,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Item(u32),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    AtLeast(usize, Vec<Expr>),
+    Const(bool),
+}
+
+/// A rule ready for evaluation.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub rule: Rule,
+    pub items: Vec<Item>,
+    pub expr: Expr,
+    /// Needles of which at least one must be present; `None` = always evaluate.
+    pub witness: Option<Vec<NeedleId>>,
+}
+
+/// Needle table for one slot and case mode.
+#[derive(Debug, Default)]
+struct PoolBuilder {
+    texts: Vec<String>,
+    ids: Vec<NeedleId>,
+}
+
+/// An automaton over one slot's needles.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub ac: AhoCorasick,
+    pub ids: Vec<NeedleId>,
+    pub cased: bool,
+}
+
+/// Options for compiling.
+pub struct CompileOptions<'a> {
+    pub mapping: &'a dyn FieldMapping,
+    /// `%name%` placeholder values for the `expand` modifier.
+    pub placeholders: &'a HashMap<String, Vec<String>>,
+    /// Fields searched by keyword items; `None` = every string value.
+    pub keyword_fields: Option<Vec<String>>,
+}
+
+impl Default for CompileOptions<'_> {
+    fn default() -> Self {
+        static EMPTY: std::sync::OnceLock<HashMap<String, Vec<String>>> = std::sync::OnceLock::new();
+        CompileOptions {
+            mapping: &Identity,
+            placeholders: EMPTY.get_or_init(HashMap::new),
+            keyword_fields: None,
+        }
+    }
+}
+
+/// The immutable compiled ruleset, shared by all threads.
+#[derive(Debug)]
+pub struct Ruleset {
+    pub fields: FieldIndex,
+    pub rules: Vec<CompiledRule>,
+    /// Per field: automatons (case-insensitive and cased).
+    pub field_scans: Vec<Vec<Scan>>,
+    pub keyword_scans: Vec<Scan>,
+    pub needle_count: usize,
+    /// Needle text, for `explain`.
+    pub needle_text: Vec<String>,
+    /// Rules to evaluate for every event (no witness).
+    pub always: Vec<u32>,
+    /// Rules to evaluate when a needle was seen.
+    pub by_needle: Vec<Vec<u32>>,
+}
+
+/// Builds a [`Ruleset`] rule by rule.
+pub struct RulesetBuilder<'a> {
+    opts: CompileOptions<'a>,
+    fields: FieldIndex,
+    needles: HashMap<(Slot, bool, String), NeedleId>,
+    needle_text: Vec<String>,
+    pools: HashMap<(Slot, bool), PoolBuilder>,
+    rules: Vec<CompiledRule>,
+    uses_keywords: bool,
+}
+
+impl<'a> RulesetBuilder<'a> {
+    pub fn new(opts: CompileOptions<'a>) -> Self {
+        RulesetBuilder {
+            opts,
+            fields: FieldIndex::default(),
+            needles: HashMap::new(),
+            needle_text: Vec::new(),
+            pools: HashMap::new(),
+            rules: Vec::new(),
+            uses_keywords: false,
+        }
+    }
+
+    /// Compiles one rule; on error nothing of the rule is kept.
+    pub fn add(&mut self, rule: Rule) -> Result<(), RuleIssue> {
+        // Compile against a snapshot so a failing rule leaves no needles.
+        let snapshot = (self.fields.clone(), self.needles.len(), self.needle_text.len());
+        let pools_before: HashMap<(Slot, bool), usize> =
+            self.pools.iter().map(|(k, v)| (*k, v.texts.len())).collect();
+        match self.compile_rule(&rule) {
+            Ok((items, expr, uses_kw)) => {
+                self.uses_keywords |= uses_kw;
+                let witness = witness(&expr, &items);
+                self.rules.push(CompiledRule { rule, items, expr, witness });
+                Ok(())
+            }
+            Err((pos, error)) => {
+                self.fields = snapshot.0;
+                self.needles.retain(|_, id| (*id as usize) < snapshot.1);
+                self.needle_text.truncate(snapshot.2);
+                self.pools.retain(|k, _| pools_before.contains_key(k));
+                for (k, p) in self.pools.iter_mut() {
+                    let n = pools_before[k];
+                    p.texts.truncate(n);
+                    p.ids.truncate(n);
+                }
+                Err(RuleIssue { path: rule.path.clone(), pos: pos.or(Some(rule.pos)), error })
+            }
+        }
+    }
+
+    pub fn build(mut self) -> Ruleset {
+        if self.uses_keywords {
+            let kf = self.opts.keyword_fields.clone();
+            self.fields.set_keyword_fields(kf.as_deref());
+        }
+        let mut field_scans: Vec<Vec<Scan>> = vec![Vec::new(); self.fields.len()];
+        let mut keyword_scans = Vec::new();
+        let mut pools: Vec<_> = self.pools.into_iter().collect();
+        pools.sort_by_key(|((slot, cased), _)| (format!("{slot:?}"), *cased));
+        for ((slot, cased), pool) in pools {
+            if pool.texts.is_empty() {
+                continue;
+            }
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&pool.texts)
+                .expect("needles are non-empty literals");
+            let scan = Scan { ac, ids: pool.ids, cased };
+            match slot {
+                Slot::Field(f) => field_scans[f as usize].push(scan),
+                Slot::Keywords => keyword_scans.push(scan),
+            }
+        }
+        let needle_count = self.needle_text.len();
+        let mut always = Vec::new();
+        let mut by_needle = vec![Vec::new(); needle_count];
+        for (i, r) in self.rules.iter().enumerate() {
+            match &r.witness {
+                None => always.push(i as u32),
+                Some(ns) => {
+                    for &n in ns {
+                        by_needle[n as usize].push(i as u32);
+                    }
+                }
+            }
+        }
+        Ruleset {
+            fields: self.fields,
+            rules: self.rules,
+            field_scans,
+            keyword_scans,
+            needle_count,
+            needle_text: self.needle_text,
+            always,
+            by_needle,
+        }
+    }
+
+    fn needle(&mut self, slot: Slot, cased: bool, text: String) -> NeedleId {
+        if let Some(&id) = self.needles.get(&(slot, cased, text.clone())) {
+            return id;
+        }
+        let id = self.needle_text.len() as NeedleId;
+        self.needle_text.push(text.clone());
+        let pool = self.pools.entry((slot, cased)).or_default();
+        pool.texts.push(text.clone());
+        pool.ids.push(id);
+        self.needles.insert((slot, cased, text), id);
+        id
+    }
+
+    fn compile_rule(&mut self, rule: &Rule) -> Result<(Vec<Item>, Expr, bool), (Option<crate::yaml::Pos>, RuleError)> {
+        let mut items = Vec::new();
+        let mut uses_kw = false;
+        let mut search_exprs = Vec::with_capacity(rule.detection.searches.len());
+        for s in &rule.detection.searches {
+            search_exprs.push(self.compile_search(rule, &s.search, &mut items, &mut uses_kw)?);
+        }
+        let mut expr = self.compile_condition(&rule.detection.condition, rule, &search_exprs);
+        let extra = self.opts.mapping.logsource_conditions(&rule.logsource);
+        if !extra.is_empty() {
+            let mut all = vec![expr];
+            for group in &extra {
+                let mut alts = Vec::new();
+                for item in group {
+                    alts.push(self.compile_item(rule, item, &mut items, &mut uses_kw)?);
+                }
+                all.push(Expr::Or(alts));
+            }
+            expr = Expr::And(all);
+        }
+        Ok((items, simplify(expr), uses_kw))
+    }
+
+    fn compile_condition(&self, c: &Condition, rule: &Rule, searches: &[Expr]) -> Expr {
+        match c {
+            Condition::Ident(name) => rule
+                .detection
+                .searches
+                .iter()
+                .position(|s| &s.name == name)
+                .map(|i| searches[i].clone())
+                .unwrap_or(Expr::Const(false)),
+            Condition::And(v) => Expr::And(v.iter().map(|c| self.compile_condition(c, rule, searches)).collect()),
+            Condition::Or(v) => Expr::Or(v.iter().map(|c| self.compile_condition(c, rule, searches)).collect()),
+            Condition::Not(c) => Expr::Not(Box::new(self.compile_condition(c, rule, searches))),
+            Condition::Of { quantifier, target } => {
+                let picked: Vec<Expr> =
+                    resolve_of(target, &rule.detection.searches).into_iter().map(|i| searches[i].clone()).collect();
+                match quantifier {
+                    Quantifier::All => Expr::And(picked),
+                    Quantifier::AtLeast(1) => Expr::Or(picked),
+                    Quantifier::AtLeast(n) => Expr::AtLeast(*n, picked),
+                }
+            }
+        }
+    }
+
+    fn compile_search(
+        &mut self,
+        rule: &Rule,
+        s: &Search,
+        items: &mut Vec<Item>,
+        uses_kw: &mut bool,
+    ) -> Result<Expr, (Option<crate::yaml::Pos>, RuleError)> {
+        Ok(match s {
+            Search::AllOf(v) => {
+                let mut parts = Vec::new();
+                for i in v {
+                    parts.push(self.compile_item(rule, i, items, uses_kw)?);
+                }
+                Expr::And(parts)
+            }
+            Search::AnyOf(v) => {
+                let mut parts = Vec::new();
+                for s in v {
+                    parts.push(self.compile_search(rule, s, items, uses_kw)?);
+                }
+                Expr::Or(parts)
+            }
+            Search::Item(i) => self.compile_item(rule, i, items, uses_kw)?,
+        })
+    }
+
+    fn compile_item(
+        &mut self,
+        rule: &Rule,
+        item: &DetectionItem,
+        items: &mut Vec<Item>,
+        uses_kw: &mut bool,
+    ) -> Result<Expr, (Option<crate::yaml::Pos>, RuleError)> {
+        let at = |e: RuleError| (Some(item.pos), e);
+        let targets: Vec<Slot> = match &item.field {
+            None => {
+                *uses_kw = true;
+                vec![Slot::Keywords]
+            }
+            Some(f) => {
+                let mapped = self.opts.mapping.map_field(&rule.logsource, f);
+                mapped.iter().map(|m| Slot::Field(self.fields.intern(m))).collect()
+            }
+        };
+        let mut alts = Vec::new();
+        for slot in targets {
+            let mut pats = Vec::new();
+            for p in &item.applied.patterns {
+                self.compile_pattern(rule, slot, p, &mut pats).map_err(at)?;
+            }
+            let idx = items.len() as u32;
+            // An expanded value list (windash, base64offset, placeholders) is
+            // an OR inside one value; with `all` each *original* value must
+            // match. We keep pySigma's behaviour: expansions are alternatives.
+            let all = item.applied.all && pats.len() == item.applied.patterns.len();
+            items.push(Item { slot, pats, all, rule_field: item.field.clone() });
+            alts.push(Expr::Item(idx));
+        }
+        let e = if alts.len() == 1 { alts.pop().unwrap() } else { Expr::Or(alts) };
+        Ok(if item.applied.negated { Expr::Not(Box::new(e)) } else { e })
+    }
+
+    fn expand_placeholders(&self, s: &SigmaString) -> Result<Vec<SigmaString>, RuleError> {
+        let mut out = vec![SigmaString::default()];
+        for p in &s.parts {
+            match p {
+                Part::Placeholder(name) => {
+                    let vals = self
+                        .opts
+                        .placeholders
+                        .get(name)
+                        .ok_or_else(|| RuleError::Placeholder(name.clone()))?;
+                    let mut next = Vec::new();
+                    for o in &out {
+                        for v in vals {
+                            let mut x = o.clone();
+                            x.parts.extend(SigmaString::parse(v).parts);
+                            next.push(normalize(x));
+                        }
+                    }
+                    out = next;
+                }
+                p => out.iter_mut().for_each(|o| o.parts.push(p.clone())),
+            }
+        }
+        Ok(out.into_iter().map(normalize).collect())
+    }
+
+    fn compile_pattern(&mut self, rule: &Rule, slot: Slot, p: &Pattern, out: &mut Vec<Pat>) -> Result<(), RuleError> {
+        let _ = rule;
+        match p {
+            Pattern::Str { s, cased } => {
+                let strings = if s.has_placeholder() { self.expand_placeholders(s)? } else { vec![s.clone()] };
+                for s in strings {
+                    let s = if slot == Slot::Keywords {
+                        // Keywords are a full-text search: implicit substring.
+                        let mut s = s;
+                        if !s.starts_with_any() {
+                            s.parts.insert(0, Part::AnyRun);
+                        }
+                        if !s.ends_with_any() {
+                            s.parts.push(Part::AnyRun);
+                        }
+                        s
+                    } else {
+                        s
+                    };
+                    out.push(self.compile_string(slot, &s, *cased)?);
+                }
+            }
+            Pattern::Regex { regex, flags } => {
+                let re = regex::RegexBuilder::new(regex)
+                    .case_insensitive(flags.ignore_case)
+                    .multi_line(flags.multi_line)
+                    .dot_matches_new_line(flags.dot_all)
+                    .size_limit(8 << 20)
+                    .build()
+                    .map_err(|e| RuleError::Regex { pattern: regex.clone(), reason: e.to_string() })?;
+                out.push(Pat::Regex(re));
+            }
+            Pattern::Cidr(n) => out.push(Pat::Cidr(*n)),
+            Pattern::Cmp { op, value } => out.push(Pat::Cmp { op: *op, value: *value }),
+            Pattern::TimePart { part, value } => out.push(Pat::TimePart { part: *part, value: *value }),
+            Pattern::Exists(b) => out.push(Pat::Exists(*b)),
+            Pattern::Null => out.push(Pat::Null),
+            Pattern::FieldRef { field, starts, ends, cased } => {
+                let mapped = self.opts.mapping.map_field(&rule.logsource, field);
+                let other = self.fields.intern(mapped.first().map(String::as_str).unwrap_or(field));
+                out.push(Pat::FieldRef { other, starts: *starts, ends: *ends, cased: *cased });
+            }
+        }
+        Ok(())
+    }
+
+    fn compile_string(&mut self, slot: Slot, s: &SigmaString, cased: bool) -> Result<Pat, RuleError> {
+        let fold = |t: &str| if cased { t.to_string() } else { t.to_lowercase() };
+        let parts = &normalize(s.clone()).parts;
+        if parts.is_empty() {
+            return Ok(Pat::Empty { mode: hit::EXACT });
+        }
+        if parts.len() == 1 && parts[0] == Part::AnyRun {
+            // `*` alone: any non-null value.
+            return Ok(Pat::Empty { mode: hit::ANY });
+        }
+        let lead = parts[0] == Part::AnyRun;
+        let trail = parts[parts.len() - 1] == Part::AnyRun;
+        let inner = &parts[usize::from(lead)..parts.len() - usize::from(trail)];
+        if let [Part::Lit(t)] = inner {
+            let mode = match (lead, trail) {
+                (false, false) => hit::EXACT,
+                (false, true) => hit::PREFIX,
+                (true, false) => hit::SUFFIX,
+                (true, true) => hit::ANY,
+            };
+            let id = self.needle(slot, cased, fold(t));
+            return Ok(Pat::Needle { id, mode });
+        }
+        if parts.iter().any(|p| matches!(p, Part::AnyOne)) {
+            let mut re = String::from("^");
+            for p in parts {
+                match p {
+                    Part::Lit(t) => re.push_str(&regex::escape(&fold(t))),
+                    Part::AnyRun => re.push_str(".*"),
+                    Part::AnyOne => re.push('.'),
+                    Part::Placeholder(n) => return Err(RuleError::Placeholder(n.clone())),
+                }
+            }
+            re.push('$');
+            let re = regex::RegexBuilder::new(&re)
+                .dot_matches_new_line(true)
+                .build()
+                .map_err(|e| RuleError::Regex { pattern: re.clone(), reason: e.to_string() })?;
+            // The regex runs on the folded value, so it needs no case flag.
+            let witness = self.longest_literal(slot, parts, cased);
+            return Ok(Pat::Wild { re, cased, witness });
+        }
+        let segments: Vec<String> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Lit(t) => Some(fold(t)),
+                _ => None,
+            })
+            .collect();
+        let witness = self.longest_literal(slot, parts, cased);
+        Ok(Pat::Glob {
+            glob: Glob { segments, anchored_start: !lead, anchored_end: !trail },
+            cased,
+            witness,
+        })
+    }
+
+    fn longest_literal(&mut self, slot: Slot, parts: &[Part], cased: bool) -> Option<NeedleId> {
+        let best = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Lit(t) => Some(t),
+                _ => None,
+            })
+            .max_by_key(|t| t.len())?;
+        let text = if cased { best.clone() } else { best.to_lowercase() };
+        (!text.is_empty()).then(|| self.needle(slot, cased, text))
+    }
+}
+
+/// Merges adjacent literals and collapses runs of `*`.
+fn normalize(s: SigmaString) -> SigmaString {
+    let mut out = SigmaString::default();
+    for p in s.parts {
+        match (out.parts.last_mut(), p) {
+            (Some(Part::Lit(a)), Part::Lit(b)) => a.push_str(&b),
+            (Some(Part::AnyRun), Part::AnyRun) => {}
+            (_, Part::Lit(b)) if b.is_empty() => {}
+            (_, p) => out.parts.push(p),
+        }
+    }
+    out
+}
+
+/// Flattens nested AND/OR and folds constants.
+fn simplify(e: Expr) -> Expr {
+    match e {
+        Expr::And(v) => {
+            let mut out = Vec::new();
+            for x in v.into_iter().map(simplify) {
+                match x {
+                    Expr::Const(true) => {}
+                    Expr::Const(false) => return Expr::Const(false),
+                    Expr::And(inner) => out.extend(inner),
+                    x => out.push(x),
+                }
+            }
+            match out.len() {
+                0 => Expr::Const(true),
+                1 => out.pop().unwrap(),
+                _ => Expr::And(out),
+            }
+        }
+        Expr::Or(v) => {
+            let mut out = Vec::new();
+            for x in v.into_iter().map(simplify) {
+                match x {
+                    Expr::Const(false) => {}
+                    Expr::Const(true) => return Expr::Const(true),
+                    Expr::Or(inner) => out.extend(inner),
+                    x => out.push(x),
+                }
+            }
+            match out.len() {
+                0 => Expr::Const(false),
+                1 => out.pop().unwrap(),
+                _ => Expr::Or(out),
+            }
+        }
+        Expr::Not(x) => match simplify(*x) {
+            Expr::Const(b) => Expr::Const(!b),
+            x => Expr::Not(Box::new(x)),
+        },
+        Expr::AtLeast(n, v) => {
+            let v: Vec<Expr> = v.into_iter().map(simplify).collect();
+            if n > v.len() {
+                Expr::Const(false)
+            } else {
+                Expr::AtLeast(n, v)
+            }
+        }
+        e => e,
+    }
+}
+
+fn pat_witness(p: &Pat) -> Option<Vec<NeedleId>> {
+    match p {
+        Pat::Needle { id, .. } => Some(vec![*id]),
+        Pat::Glob { witness: Some(w), .. } | Pat::Wild { witness: Some(w), .. } => Some(vec![*w]),
+        _ => None,
+    }
+}
+
+/// Needles of which at least one is necessary for `e` to be true.
+fn witness(e: &Expr, items: &[Item]) -> Option<Vec<NeedleId>> {
+    match e {
+        Expr::Item(i) => {
+            let item = &items[*i as usize];
+            if item.all {
+                item.pats.iter().filter_map(pat_witness).min_by_key(|w| w.len())
+            } else {
+                let mut out = Vec::new();
+                for p in &item.pats {
+                    out.extend(pat_witness(p)?);
+                }
+                (!out.is_empty()).then_some(out)
+            }
+        }
+        Expr::And(v) => v.iter().filter_map(|x| witness(x, items)).min_by_key(|w| w.len()),
+        Expr::Or(v) | Expr::AtLeast(_, v) => {
+            let mut out = Vec::new();
+            for x in v {
+                out.extend(witness(x, items)?);
+            }
+            out.sort_unstable();
+            out.dedup();
+            Some(out)
+        }
+        Expr::Not(_) | Expr::Const(true) => None,
+        Expr::Const(false) => Some(Vec::new()),
+    }
+}
+
+impl Ruleset {
+    /// Compiles rules; rules that fail are returned as issues.
+    pub fn compile(rules: Vec<Rule>, opts: CompileOptions<'_>) -> (Ruleset, Vec<RuleIssue>) {
+        let mut b = RulesetBuilder::new(opts);
+        let mut issues = Vec::new();
+        for r in rules {
+            if let Err(e) = b.add(r) {
+                issues.push(e);
+            }
+        }
+        (b.build(), issues)
+    }
+}

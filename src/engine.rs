@@ -1,0 +1,278 @@
+//! The parallel driver: inputs to chunks to evaluation to sinks.
+//!
+//! This module owns the run. Chunks are read in order, evaluated in
+//! parallel batches with `rayon` (one [`Matcher`] scratch per worker), and
+//! their results are handed back in input order to [`Sink`]s, so ordered
+//! outputs (tagged timelines, match lists) need no global buffering: memory is
+//! bounded by `batch size x chunk size`.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::compile::Ruleset;
+use crate::error::InputError;
+use crate::eval::Matcher;
+use crate::source::{lines, Chunk, Input};
+
+/// A matched line within a chunk.
+#[derive(Debug, Clone)]
+pub struct LineMatch {
+    /// 1-based line number in its input.
+    pub line: u64,
+    /// Byte range of the line within the chunk (without newline).
+    pub range: std::ops::Range<usize>,
+    /// Indexes of the matching rules, ascending.
+    pub rules: Vec<u32>,
+}
+
+/// A line that is not a valid event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub input: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Receives evaluated chunks in input order.
+pub trait Sink {
+    /// `data` is the chunk's bytes, `matches` its matched lines in order.
+    fn chunk(&mut self, input: &str, data: &[u8], first_line: u64, matches: &[LineMatch]) -> std::io::Result<()>;
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Resolve Plaso `xml_string` fields (default on).
+    pub no_evtx_xml: bool,
+    /// Collect per-rule evaluation counts and time.
+    pub profile: bool,
+    /// How many malformed lines to keep in full (the rest are counted).
+    pub keep_malformed: usize,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub events: u64,
+    pub blank_lines: u64,
+    pub malformed: u64,
+    pub malformed_lines: Vec<Malformed>,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// Per rule: events tagged.
+    pub counts: Vec<u64>,
+    /// Per rule: events the rule was evaluated on (profile only).
+    pub evaluated: Vec<u64>,
+    /// Per rule: evaluation time in nanoseconds (profile only).
+    pub nanos: Vec<u64>,
+    /// Per field of the ruleset: events in which it occurred.
+    pub field_seen: Vec<u64>,
+    /// Inputs that could not be read.
+    pub input_errors: Vec<String>,
+}
+
+impl RunStats {
+    pub fn total_tags(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn events_per_second(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.events as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+struct ChunkResult {
+    lines: u64,
+    events: u64,
+    blank: u64,
+    malformed: Vec<(u64, String)>,
+    counts: Vec<(u32, u64)>,
+    matches: Vec<LineMatch>,
+    evaluated: Vec<u64>,
+    nanos: Vec<u64>,
+    field_seen: Vec<u64>,
+}
+
+fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool) -> ChunkResult {
+    let nrules = m.ruleset.rules.len();
+    let mut counts = vec![0u64; nrules];
+    let mut r = ChunkResult {
+        lines: 0,
+        events: 0,
+        blank: 0,
+        malformed: Vec::new(),
+        counts: Vec::new(),
+        matches: Vec::new(),
+        evaluated: Vec::new(),
+        nanos: Vec::new(),
+        field_seen: vec![0; m.ruleset.fields.len()],
+    };
+    for (i, line, range) in lines(chunk.bytes.as_slice()) {
+        r.lines = i + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            r.blank += 1;
+            continue;
+        }
+        match m.match_line(line) {
+            Ok(matched) => {
+                r.events += 1;
+                for &x in matched {
+                    counts[x as usize] += 1;
+                }
+                if want_matches && !matched.is_empty() {
+                    r.matches.push(LineMatch { line: i, range, rules: matched.to_vec() });
+                }
+                for &f in m.view.present() {
+                    r.field_seen[f as usize] += 1;
+                }
+            }
+            Err(e) => r.malformed.push((i, e.to_string())),
+        }
+    }
+    r.counts = counts.into_iter().enumerate().filter(|(_, c)| *c > 0).map(|(i, c)| (i as u32, c)).collect();
+    if profile {
+        r.evaluated = std::mem::replace(&mut m.evaluated, vec![0; nrules]);
+        if let Some(p) = m.profile_nanos.as_mut() {
+            r.nanos = std::mem::replace(p, vec![0; nrules]);
+        }
+    }
+    r
+}
+
+/// Runs the ruleset over the inputs, feeding ordered results to `sinks`.
+pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut [&mut dyn Sink]) -> std::io::Result<RunStats> {
+    let start = Instant::now();
+    let nrules = ruleset.rules.len();
+    let mut stats = RunStats {
+        counts: vec![0; nrules],
+        evaluated: vec![0; nrules],
+        nanos: vec![0; nrules],
+        field_seen: vec![0; ruleset.fields.len()],
+        ..Default::default()
+    };
+    let want_matches = !sinks.is_empty();
+    let mut opened = Vec::new();
+    let mut total = 0u64;
+    for name in inputs {
+        match Input::open(name) {
+            Ok(i) => {
+                total += i.size.unwrap_or(0);
+                opened.push(i);
+            }
+            Err(e) => stats.input_errors.push(e.to_string()),
+        }
+    }
+    let bar = opts.progress.then(|| progress_bar(total));
+    let threads = rayon::current_num_threads().max(1);
+    let batch_size = threads * 4;
+    for (idx, input) in opened.iter_mut().enumerate() {
+        let mut line_base = 1u64;
+        loop {
+            let mut batch = Vec::with_capacity(batch_size);
+            let mut read_error: Option<InputError> = None;
+            while batch.len() < batch_size {
+                match input.next_chunk(idx) {
+                    Ok(Some(c)) => batch.push(c),
+                    Ok(None) => break,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                if let Some(e) = read_error {
+                    stats.input_errors.push(e.to_string());
+                }
+                break;
+            }
+            let results: Vec<ChunkResult> = batch
+                .par_iter()
+                .map_init(
+                    || {
+                        let mut m = Matcher::new(ruleset);
+                        m.view.evtx_xml = !opts.no_evtx_xml;
+                        if opts.profile {
+                            m.enable_profile();
+                        }
+                        m
+                    },
+                    |m, c| process(m, c, want_matches, opts.profile),
+                )
+                .collect();
+            for (chunk, mut res) in batch.iter().zip(results) {
+                let data = chunk.bytes.as_slice();
+                stats.bytes += data.len() as u64;
+                stats.events += res.events;
+                stats.blank_lines += res.blank;
+                stats.malformed += res.malformed.len() as u64;
+                for (l, reason) in res.malformed.drain(..) {
+                    if stats.malformed_lines.len() < opts.keep_malformed {
+                        stats.malformed_lines.push(Malformed { input: input.name.clone(), line: line_base + l, reason });
+                    }
+                }
+                for (r, c) in &res.counts {
+                    stats.counts[*r as usize] += c;
+                }
+                for (i, v) in res.evaluated.iter().enumerate() {
+                    stats.evaluated[i] += v;
+                }
+                for (i, v) in res.nanos.iter().enumerate() {
+                    stats.nanos[i] += v;
+                }
+                for (i, v) in res.field_seen.iter().enumerate() {
+                    stats.field_seen[i] += v;
+                }
+                for m in &mut res.matches {
+                    m.line += line_base;
+                }
+                for s in sinks.iter_mut() {
+                    s.chunk(&input.name, data, line_base, &res.matches)?;
+                }
+                line_base += res.lines;
+                if let Some(b) = &bar {
+                    b.inc(data.len() as u64);
+                    b.set_message(format!("{} events", stats.events));
+                }
+            }
+            if let Some(e) = read_error {
+                stats.input_errors.push(e.to_string());
+                break;
+            }
+        }
+    }
+    for s in sinks.iter_mut() {
+        s.finish()?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    stats.elapsed = start.elapsed();
+    Ok(stats)
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = if total > 0 {
+        indicatif::ProgressBar::new(total)
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta}) {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar
+}

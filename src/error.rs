@@ -1,0 +1,127 @@
+//! Typed errors of the library.
+//!
+//! Every problem with a rule is a [`RuleError`] (what is wrong) wrapped in a
+//! [`RuleIssue`] (where: file, line, column). Input problems with event files
+//! are [`InputError`]s. Nothing in the library panics on bad input; callers
+//! decide whether a problem is fatal (`--strict`) or reported and skipped.
+
+use std::path::PathBuf;
+
+use crate::yaml::Pos;
+
+/// What is wrong with a rule.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    #[error("cannot read rule file: {0}")]
+    Io(String),
+    #[error("YAML syntax error: {0}")]
+    Yaml(String),
+    #[error("missing required key `{0}`")]
+    MissingKey(&'static str),
+    #[error("`{key}` must be a {expected}, found a {found}")]
+    WrongType {
+        key: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("condition: {0}")]
+    Condition(String),
+    #[error("condition references unknown search identifier `{0}`")]
+    UnknownIdentifier(String),
+    #[error("condition pattern `{0}` matches no search identifier")]
+    EmptyPattern(String),
+    #[error("unknown modifier `{0}`")]
+    UnknownModifier(String),
+    #[error("modifiers: {0}")]
+    Modifier(String),
+    #[error("invalid regular expression `{pattern}`: {reason}")]
+    Regex { pattern: String, reason: String },
+    #[error("invalid CIDR network `{0}`")]
+    Cidr(String),
+    #[error("placeholder `%{0}%` is not defined (give values with --placeholders FILE)")]
+    Placeholder(String),
+    #[error("invalid value: {0}")]
+    Value(String),
+    #[error("invalid detection: {0}")]
+    Detection(String),
+    #[error("invalid rule collection: {0}")]
+    Collection(String),
+    /// A construct that sigma-match recognises but does not evaluate
+    /// per event (aggregations, `near`, correlation and filter documents).
+    #[error("unsupported: {0}")]
+    Unsupported(Unsupported),
+}
+
+/// Sigma constructs that are recognised and reported, not evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+pub enum Unsupported {
+    #[error("legacy aggregation in condition (`| count() ...`); needs a correlation engine")]
+    Aggregation,
+    #[error("legacy `near` temporal condition; needs a correlation engine")]
+    Near,
+    #[error("correlation rule (Sigma correlation specification); needs a correlation engine")]
+    Correlation,
+    #[error("Sigma filter document (meta filter); apply it to its rules with a pipeline")]
+    Filter,
+}
+
+impl RuleError {
+    /// A short stable category name, used to group errors in summaries.
+    pub fn category(&self) -> &'static str {
+        match self {
+            RuleError::Io(_) => "io",
+            RuleError::Yaml(_) => "yaml",
+            RuleError::MissingKey(_) => "missing-key",
+            RuleError::WrongType { .. } => "wrong-type",
+            RuleError::Condition(_) => "condition-syntax",
+            RuleError::UnknownIdentifier(_) => "unknown-identifier",
+            RuleError::EmptyPattern(_) => "empty-pattern",
+            RuleError::UnknownModifier(_) => "unknown-modifier",
+            RuleError::Modifier(_) => "modifier-combination",
+            RuleError::Regex { .. } => "regex",
+            RuleError::Cidr(_) => "cidr",
+            RuleError::Placeholder(_) => "placeholder",
+            RuleError::Value(_) => "value",
+            RuleError::Detection(_) => "detection",
+            RuleError::Collection(_) => "collection",
+            RuleError::Unsupported(Unsupported::Aggregation) => "unsupported-aggregation",
+            RuleError::Unsupported(Unsupported::Near) => "unsupported-near",
+            RuleError::Unsupported(Unsupported::Correlation) => "unsupported-correlation",
+            RuleError::Unsupported(Unsupported::Filter) => "unsupported-filter",
+        }
+    }
+
+    /// Whether this is a known-but-deferred construct rather than a broken rule.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, RuleError::Unsupported(_))
+    }
+}
+
+/// A rule problem with its location.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}: {error}", path.display(), pos.map(|p| format!(":{p}")).unwrap_or_default())]
+pub struct RuleIssue {
+    pub path: PathBuf,
+    pub pos: Option<Pos>,
+    pub error: RuleError,
+}
+
+/// A problem reading event input that stops a whole input (not one line).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A problem with a mapping configuration or placeholder file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), pos.map(|p| format!(":{p}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub pos: Option<Pos>,
+    pub message: String,
+}

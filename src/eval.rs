@@ -1,0 +1,394 @@
+//! Evaluating a compiled [`Ruleset`] on one event.
+//!
+//! This module owns the hot path. A [`Matcher`] is per-thread scratch (needle
+//! hit bits stamped with a generation counter, the candidate rule list and
+//! the [`EventView`]); the ruleset itself is immutable and shared. For each
+//! event: extract the referenced fields, run each present field's
+//! automatons once, collect the rules whose witness needles were seen (plus
+//! the rules that have no witness), and evaluate only those rules'
+//! condition trees.
+
+use std::net::IpAddr;
+
+use crate::compile::{hit, CompiledRule, Expr, Item, Pat, Ruleset, Slot};
+use crate::event::{EventError, EventView, Kind, Val};
+use crate::rule::value::{CmpOp, TimePart};
+
+/// Per-thread evaluation scratch.
+pub struct Matcher<'r> {
+    pub ruleset: &'r Ruleset,
+    pub view: EventView,
+    generation: u32,
+    needle_gen: Vec<u32>,
+    needle_bits: Vec<u8>,
+    rule_gen: Vec<u32>,
+    candidates: Vec<u32>,
+    matched: Vec<u32>,
+    /// Per rule: how many events it was evaluated on (for `--profile`).
+    pub evaluated: Vec<u64>,
+    pub profile_nanos: Option<Vec<u64>>,
+}
+
+impl<'r> Matcher<'r> {
+    pub fn new(ruleset: &'r Ruleset) -> Self {
+        Matcher {
+            ruleset,
+            view: EventView::new(),
+            generation: 0,
+            needle_gen: vec![0; ruleset.needle_count],
+            needle_bits: vec![0; ruleset.needle_count],
+            rule_gen: vec![0; ruleset.rules.len()],
+            candidates: Vec::new(),
+            matched: Vec::new(),
+            evaluated: vec![0; ruleset.rules.len()],
+            profile_nanos: None,
+        }
+    }
+
+    /// Turns on per-rule timing (costs two clock reads per evaluated rule).
+    pub fn enable_profile(&mut self) {
+        self.profile_nanos = Some(vec![0; self.ruleset.rules.len()]);
+    }
+
+    /// Parses one JSON line and returns the indexes of the matching rules
+    /// (ascending).
+    pub fn match_line(&mut self, line: &[u8]) -> Result<&[u32], EventError> {
+        self.view.load(line, &self.ruleset.fields)?;
+        self.evaluate_loaded();
+        Ok(&self.matched)
+    }
+
+    fn next_generation(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.needle_gen.iter_mut().for_each(|g| *g = 0);
+            self.rule_gen.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+    }
+
+    /// Evaluates the event currently loaded in `self.view`.
+    pub fn evaluate_loaded(&mut self) {
+        self.next_generation();
+        self.candidates.clear();
+        self.matched.clear();
+        let rs = self.ruleset;
+        let g = self.generation;
+        // 1. One automaton pass per present field (and keyword values).
+        for &f in self.view.present() {
+            for scan in &rs.field_scans[f as usize] {
+                for v in self.view.values(f) {
+                    if v.kind == Kind::Null {
+                        continue;
+                    }
+                    let hay = if scan.cased { v.raw } else { v.lower };
+                    scan_value(scan, hay, g, &mut self.needle_gen, &mut self.needle_bits, &mut self.candidates, rs, &mut self.rule_gen);
+                }
+            }
+        }
+        if !rs.keyword_scans.is_empty() {
+            for v in self.view.keyword_values() {
+                for scan in &rs.keyword_scans {
+                    let hay = if scan.cased { v.raw } else { v.lower };
+                    scan_value(scan, hay, g, &mut self.needle_gen, &mut self.needle_bits, &mut self.candidates, rs, &mut self.rule_gen);
+                }
+            }
+        }
+        // 2. Rules without a witness are always candidates.
+        for &r in &rs.always {
+            if self.rule_gen[r as usize] != g {
+                self.rule_gen[r as usize] = g;
+                self.candidates.push(r);
+            }
+        }
+        // 3. Evaluate candidates.
+        let ctx = Ctx { view: &self.view, needle_gen: &self.needle_gen, needle_bits: &self.needle_bits, generation: g };
+        for &r in &self.candidates {
+            let rule = &rs.rules[r as usize];
+            self.evaluated[r as usize] += 1;
+            let ok = if let Some(p) = self.profile_nanos.as_mut() {
+                let t = std::time::Instant::now();
+                let ok = ctx.rule(rule);
+                p[r as usize] += t.elapsed().as_nanos() as u64;
+                ok
+            } else {
+                ctx.rule(rule)
+            };
+            if ok {
+                self.matched.push(r);
+            }
+        }
+        self.matched.sort_unstable();
+    }
+
+    /// Evaluates one rule on the loaded event, with each item's outcome
+    /// (for `explain`). Needle scans must have run (`evaluate_loaded`).
+    pub fn item_outcomes(&self, rule: &CompiledRule) -> Vec<bool> {
+        let ctx = Ctx {
+            view: &self.view,
+            needle_gen: &self.needle_gen,
+            needle_bits: &self.needle_bits,
+            generation: self.generation,
+        };
+        rule.items.iter().map(|i| ctx.item(i)).collect()
+    }
+
+    /// The matching rules of the last evaluated event.
+    pub fn matched(&self) -> &[u32] {
+        &self.matched
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn scan_value(
+    scan: &crate::compile::Scan,
+    hay: &str,
+    g: u32,
+    needle_gen: &mut [u32],
+    needle_bits: &mut [u8],
+    candidates: &mut Vec<u32>,
+    rs: &Ruleset,
+    rule_gen: &mut [u32],
+) {
+    let len = hay.len();
+    for m in scan.ac.find_overlapping_iter(hay) {
+        let id = scan.ids[m.pattern().as_usize()] as usize;
+        let mut bits = hit::ANY;
+        if m.start() == 0 {
+            bits |= hit::PREFIX;
+        }
+        if m.end() == len {
+            bits |= hit::SUFFIX;
+        }
+        if m.start() == 0 && m.end() == len {
+            bits |= hit::EXACT;
+        }
+        if needle_gen[id] != g {
+            needle_gen[id] = g;
+            needle_bits[id] = bits;
+            for &r in &rs.by_needle[id] {
+                if rule_gen[r as usize] != g {
+                    rule_gen[r as usize] = g;
+                    candidates.push(r);
+                }
+            }
+        } else {
+            needle_bits[id] |= bits;
+        }
+    }
+}
+
+struct Ctx<'a> {
+    view: &'a EventView,
+    needle_gen: &'a [u32],
+    needle_bits: &'a [u8],
+    generation: u32,
+}
+
+impl Ctx<'_> {
+    fn rule(&self, r: &CompiledRule) -> bool {
+        self.expr(&r.expr, &r.items)
+    }
+
+    fn expr(&self, e: &Expr, items: &[Item]) -> bool {
+        match e {
+            Expr::Item(i) => self.item(&items[*i as usize]),
+            Expr::And(v) => v.iter().all(|x| self.expr(x, items)),
+            Expr::Or(v) => v.iter().any(|x| self.expr(x, items)),
+            Expr::Not(x) => !self.expr(x, items),
+            Expr::AtLeast(n, v) => v.iter().filter(|x| self.expr(x, items)).take(*n).count() >= *n,
+            Expr::Const(b) => *b,
+        }
+    }
+
+    fn item(&self, item: &Item) -> bool {
+        if item.all {
+            item.pats.iter().all(|p| self.pat(item.slot, p))
+        } else {
+            item.pats.iter().any(|p| self.pat(item.slot, p))
+        }
+    }
+
+    fn needle(&self, id: u32) -> u8 {
+        if self.needle_gen[id as usize] == self.generation {
+            self.needle_bits[id as usize]
+        } else {
+            0
+        }
+    }
+
+    fn values<'v>(&'v self, slot: Slot) -> Box<dyn Iterator<Item = Val<'v>> + 'v> {
+        match slot {
+            Slot::Field(f) => Box::new(self.view.values(f)),
+            Slot::Keywords => Box::new(self.view.keyword_values()),
+        }
+    }
+
+    fn any_value(&self, slot: Slot, f: impl Fn(Val<'_>) -> bool) -> bool {
+        match slot {
+            Slot::Field(id) => self.view.values(id).any(f),
+            Slot::Keywords => self.view.keyword_values().any(f),
+        }
+    }
+
+    fn pat(&self, slot: Slot, p: &Pat) -> bool {
+        match p {
+            Pat::Needle { id, mode } => self.needle(*id) & mode != 0,
+            Pat::Empty { mode } => {
+                self.any_value(slot, |v| v.kind != Kind::Null && (*mode != hit::EXACT || v.raw.is_empty()))
+            }
+            Pat::Glob { glob, cased, witness } => {
+                if let Some(w) = witness {
+                    if self.needle(*w) == 0 {
+                        return false;
+                    }
+                }
+                self.any_value(slot, |v| v.kind != Kind::Null && glob.is_match(if *cased { v.raw } else { v.lower }))
+            }
+            Pat::Wild { re, cased, witness } => {
+                if let Some(w) = witness {
+                    if self.needle(*w) == 0 {
+                        return false;
+                    }
+                }
+                self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(if *cased { v.raw } else { v.lower }))
+            }
+            Pat::Regex(re) => self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(v.raw)),
+            Pat::Cidr(net) => self.any_value(slot, |v| {
+                v.raw.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip))
+            }),
+            Pat::Cmp { op, value } => self.any_value(slot, |v| {
+                parse_number(v).is_some_and(|n| match op {
+                    CmpOp::Lt => n < *value,
+                    CmpOp::Lte => n <= *value,
+                    CmpOp::Gt => n > *value,
+                    CmpOp::Gte => n >= *value,
+                })
+            }),
+            Pat::TimePart { part, value } => {
+                self.any_value(slot, |v| time_part(v.raw, *part).is_some_and(|x| x == *value))
+            }
+            Pat::Exists(b) => match slot {
+                Slot::Field(f) => self.view.has(f) == *b,
+                Slot::Keywords => false,
+            },
+            Pat::Null => match slot {
+                Slot::Field(f) => !self.view.has(f) || self.view.values(f).any(|v| v.kind == Kind::Null),
+                Slot::Keywords => false,
+            },
+            Pat::FieldRef { other, starts, ends, cased } => {
+                let others: Vec<Val<'_>> = self.view.values(*other).filter(|v| v.kind != Kind::Null).collect();
+                if others.is_empty() {
+                    return false;
+                }
+                self.values(slot).any(|v| {
+                    v.kind != Kind::Null
+                        && others.iter().any(|o| {
+                            let (a, b) = if *cased { (v.raw, o.raw) } else { (v.lower, o.lower) };
+                            match (starts, ends) {
+                                (false, false) => a == b,
+                                (true, false) => a.starts_with(b),
+                                (false, true) => a.ends_with(b),
+                                (true, true) => a.contains(b),
+                            }
+                        })
+                })
+            }
+        }
+    }
+}
+
+fn parse_number(v: Val<'_>) -> Option<f64> {
+    match v.kind {
+        Kind::Num | Kind::Str => {
+            let t = v.raw.trim();
+            if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                return i64::from_str_radix(h, 16).ok().map(|n| n as f64);
+            }
+            t.parse::<f64>().ok().filter(|n| n.is_finite())
+        }
+        _ => None,
+    }
+}
+
+/// Extracts a part of a timestamp written as ISO 8601 / RFC 3339
+/// (`2024-03-05T14:07:09.123Z`, `2024-03-05 14:07:09`). As the spec warns,
+/// no time zone conversion is done: the parts are read as written.
+pub fn time_part(s: &str, part: TimePart) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = b.get(r)?;
+        if t.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(t).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let time = |r| if b.len() >= 16 && matches!(b[10], b'T' | b't' | b' ') { num(r) } else { None };
+    Some(match part {
+        TimePart::Year => y,
+        TimePart::Month => mo,
+        TimePart::Day => d,
+        TimePart::Hour => time(11..13)?,
+        TimePart::Minute => time(14..16)?,
+        TimePart::Week => iso_week(y, mo, d),
+    })
+}
+
+/// ISO 8601 week number of a date.
+fn iso_week(y: i64, m: i64, d: i64) -> i64 {
+    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = if y >= 0 { y } else { y - 399 } / 400;
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146097 + doe - 719468
+    }
+    let weekday = |days: i64| (days + 3).rem_euclid(7) + 1; // Monday = 1
+    let days = days_from_civil(y, m, d);
+    let ordinal = days - days_from_civil(y, 1, 1) + 1;
+    let wd = weekday(days);
+    let w = (ordinal - wd + 10) / 7;
+    if w < 1 {
+        let py = y - 1;
+        let p_ord = days - days_from_civil(py, 1, 1) + 1;
+        (p_ord - wd + 10) / 7
+    } else if w == 53 {
+        let jan1_next = weekday(days_from_civil(y + 1, 1, 1));
+        if jan1_next <= 4 { 1 } else { 53 }
+    } else {
+        w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_parts() {
+        let t = "2024-03-05T14:07:09.123Z";
+        assert_eq!(time_part(t, TimePart::Year), Some(2024));
+        assert_eq!(time_part(t, TimePart::Month), Some(3));
+        assert_eq!(time_part(t, TimePart::Day), Some(5));
+        assert_eq!(time_part(t, TimePart::Hour), Some(14));
+        assert_eq!(time_part(t, TimePart::Minute), Some(7));
+        assert_eq!(time_part("2015-07-24 19:01:01", TimePart::Hour), Some(19));
+        assert_eq!(time_part("2015-07-24", TimePart::Hour), None);
+        assert_eq!(time_part("garbage", TimePart::Year), None);
+        // ISO weeks: 2021-01-03 is in week 53 of 2020; 2024-12-30 is week 1 of 2025.
+        assert_eq!(time_part("2021-01-03", TimePart::Week), Some(53));
+        assert_eq!(time_part("2024-12-30", TimePart::Week), Some(1));
+        assert_eq!(time_part("2024-03-05", TimePart::Week), Some(10));
+    }
+}

@@ -1,0 +1,261 @@
+//! How results are shown: the count table, the JSON document, the summary.
+//!
+//! This module owns presentation only. [`Report`] is built from the compiled
+//! ruleset, the rule issues and the run statistics; it renders as a readable
+//! table (sorted by count, zero-count rules included) or as one JSON
+//! document with the same content.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::compile::Ruleset;
+use crate::engine::{Malformed, RunStats};
+use crate::error::RuleIssue;
+
+/// One rule's line in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRow {
+    pub title: String,
+    pub id: Option<String>,
+    pub path: String,
+    pub level: Option<String>,
+    pub status: Option<String>,
+    /// `ok`, `error` or `unsupported`.
+    #[serde(rename = "state")]
+    pub state: &'static str,
+    pub tags: Vec<String>,
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluated: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval_ms: Option<f64>,
+}
+
+/// A referenced field that never occurred in the input.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingField {
+    pub field: String,
+    pub rules: usize,
+}
+
+/// Run totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub rules_loaded: usize,
+    pub rules_failed: usize,
+    pub rules_unsupported: usize,
+    pub events: u64,
+    pub malformed_lines: u64,
+    pub blank_lines: u64,
+    pub total_tags: u64,
+    pub rules_with_hits: usize,
+    pub bytes: u64,
+    pub elapsed_seconds: f64,
+    pub events_per_second: f64,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub rules: Vec<RuleRow>,
+    pub malformed: Vec<MalformedRow>,
+    pub missing_fields: Vec<MissingField>,
+    pub input_errors: Vec<String>,
+    pub failures_by_reason: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MalformedRow {
+    pub input: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl From<&Malformed> for MalformedRow {
+    fn from(m: &Malformed) -> Self {
+        MalformedRow { input: m.input.clone(), line: m.line, reason: m.reason.clone() }
+    }
+}
+
+/// A rule that failed to load or compile, with whatever metadata is known.
+#[derive(Debug, Clone)]
+pub struct FailedRule {
+    pub issue: RuleIssue,
+    pub title: Option<String>,
+    pub id: Option<String>,
+}
+
+impl Report {
+    pub fn new(ruleset: &Ruleset, failed: &[FailedRule], stats: &RunStats, profile: bool) -> Report {
+        let mut rows: Vec<RuleRow> = ruleset
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RuleRow {
+                title: r.rule.title.clone(),
+                id: r.rule.id.clone(),
+                path: r.rule.path.display().to_string(),
+                level: r.rule.level.clone(),
+                status: r.rule.status.clone(),
+                state: "ok",
+                tags: r.rule.tags.clone(),
+                count: stats.counts.get(i).copied().unwrap_or(0),
+                reason: None,
+                evaluated: profile.then(|| stats.evaluated.get(i).copied().unwrap_or(0)),
+                eval_ms: profile.then(|| stats.nanos.get(i).copied().unwrap_or(0) as f64 / 1e6),
+            })
+            .collect();
+        let mut by_reason = BTreeMap::new();
+        let mut unsupported = 0;
+        for f in failed {
+            let uns = f.issue.error.is_unsupported();
+            unsupported += usize::from(uns);
+            *by_reason.entry(f.issue.error.category().to_string()).or_insert(0) += 1;
+            rows.push(RuleRow {
+                title: f.title.clone().unwrap_or_default(),
+                id: f.id.clone(),
+                path: f.issue.path.display().to_string(),
+                level: None,
+                status: None,
+                state: if uns { "unsupported" } else { "error" },
+                tags: Vec::new(),
+                count: 0,
+                reason: Some(f.issue.to_string()),
+                evaluated: None,
+                eval_ms: None,
+            });
+        }
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)).then_with(|| a.title.cmp(&b.title)));
+        // Fields referenced by rules that never occurred in the input.
+        let mut missing = Vec::new();
+        for (fid, name) in ruleset.fields.names().iter().enumerate() {
+            if stats.field_seen.get(fid).copied().unwrap_or(0) == 0 {
+                let n = ruleset
+                    .rules
+                    .iter()
+                    .filter(|r| r.items.iter().any(|it| it.slot == crate::compile::Slot::Field(fid as u32)))
+                    .count();
+                if n > 0 {
+                    missing.push(MissingField { field: name.clone(), rules: n });
+                }
+            }
+        }
+        missing.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
+        Report {
+            summary: Summary {
+                rules_loaded: ruleset.rules.len(),
+                rules_failed: failed.len() - unsupported,
+                rules_unsupported: unsupported,
+                events: stats.events,
+                malformed_lines: stats.malformed,
+                blank_lines: stats.blank_lines,
+                total_tags: stats.total_tags(),
+                rules_with_hits: stats.counts.iter().filter(|c| **c > 0).count(),
+                bytes: stats.bytes,
+                elapsed_seconds: stats.elapsed.as_secs_f64(),
+                events_per_second: stats.events_per_second(),
+            },
+            rules: rows,
+            malformed: stats.malformed_lines.iter().map(MalformedRow::from).collect(),
+            missing_fields: missing,
+            input_errors: stats.input_errors.clone(),
+            failures_by_reason: by_reason,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The human-readable table and summary.
+    pub fn to_table(&self, show_zero: bool, max_missing: usize, profile_top: usize) -> String {
+        let mut out = String::new();
+        let ok: Vec<&RuleRow> = self.rules.iter().filter(|r| r.state == "ok" && (show_zero || r.count > 0)).collect();
+        let tw = ok.iter().map(|r| r.title.chars().count()).max().unwrap_or(5).clamp(5, 60);
+        let _ = writeln!(out, "{:>8}  {:<8}  {:<tw$}  {:<36}  file", "count", "level", "title", "id");
+        for r in &ok {
+            let title: String = r.title.chars().take(tw).collect();
+            let _ = writeln!(
+                out,
+                "{:>8}  {:<8}  {:<tw$}  {:<36}  {}",
+                r.count,
+                r.level.as_deref().unwrap_or("-"),
+                title,
+                r.id.as_deref().unwrap_or("-"),
+                r.path
+            );
+        }
+        if profile_top > 0 {
+            let mut prof: Vec<&RuleRow> = self.rules.iter().filter(|r| r.eval_ms.is_some()).collect();
+            prof.sort_by(|a, b| b.eval_ms.partial_cmp(&a.eval_ms).unwrap_or(std::cmp::Ordering::Equal));
+            let total: f64 = prof.iter().filter_map(|r| r.eval_ms).sum();
+            let _ = writeln!(out, "\nprofile (top {profile_top} rules by evaluation time):");
+            let _ = writeln!(out, "{:>10}  {:>8}  {:>10}  {:>6}  title", "evaluated", "matched", "time ms", "share");
+            for r in prof.iter().take(profile_top) {
+                let ms = r.eval_ms.unwrap_or(0.0);
+                let _ = writeln!(
+                    out,
+                    "{:>10}  {:>8}  {:>10.2}  {:>5.1}%  {}",
+                    r.evaluated.unwrap_or(0),
+                    r.count,
+                    ms,
+                    if total > 0.0 { ms / total * 100.0 } else { 0.0 },
+                    r.title
+                );
+            }
+        }
+        let failed: Vec<&RuleRow> = self.rules.iter().filter(|r| r.state != "ok").collect();
+        if !failed.is_empty() {
+            let _ = writeln!(out, "\nrules not loaded ({}):", failed.len());
+            for r in &failed {
+                let _ = writeln!(out, "  {}: {}", r.state, r.reason.as_deref().unwrap_or(""));
+            }
+        }
+        if !self.malformed.is_empty() || self.summary.malformed_lines > 0 {
+            let _ = writeln!(out, "\nmalformed lines ({}, skipped):", self.summary.malformed_lines);
+            for m in &self.malformed {
+                let _ = writeln!(out, "  {}:{}: {}", m.input, m.line, m.reason);
+            }
+            let more = self.summary.malformed_lines.saturating_sub(self.malformed.len() as u64);
+            if more > 0 {
+                let _ = writeln!(out, "  ... and {more} more");
+            }
+        }
+        for e in &self.input_errors {
+            let _ = writeln!(out, "\ninput error: {e}");
+        }
+        if !self.missing_fields.is_empty() && max_missing > 0 {
+            let _ = writeln!(
+                out,
+                "\nfields referenced by rules but never present in the input ({}; rules using them cannot match on it):",
+                self.missing_fields.len()
+            );
+            for m in self.missing_fields.iter().take(max_missing) {
+                let _ = writeln!(out, "  {:<40} {} rules", m.field, m.rules);
+            }
+            if self.missing_fields.len() > max_missing {
+                let _ = writeln!(out, "  ... {} more (see --format json)", self.missing_fields.len() - max_missing);
+            }
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "\nrules: {} loaded, {} failed, {} unsupported | events: {} read, {} malformed lines skipped | tags: {} by {} rules | {:.2}s, {:.0} events/s",
+            s.rules_loaded,
+            s.rules_failed,
+            s.rules_unsupported,
+            s.events,
+            s.malformed_lines,
+            s.total_tags,
+            s.rules_with_hits,
+            s.elapsed_seconds,
+            s.events_per_second
+        );
+        out
+    }
+}

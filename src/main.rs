@@ -35,8 +35,21 @@ enum Format {
 /// rest are event files (`-` = standard input). With -r, all positionals are
 /// event files; with -e (and no -r), all positionals are rule paths.
 #[derive(Debug, Parser)]
-#[command(name = "sigma-match", version, about, long_about = None)]
+#[command(name = "sigma-match", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Subcommands besides the default run (`sigma-match RULES EVENTS...`).
+#[derive(Debug, clap::Subcommand)]
+enum Command {}
+
+/// The default command: run rules over events and report tag counts.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
     /// RULES EVENTS... (see above)
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
@@ -92,7 +105,10 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
         }
     };
-    match run(cli) {
+    let result = match cli.command {
+        None => run(cli.run),
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("sigma-match: error: {e:#}");
@@ -101,7 +117,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn split_paths(cli: &Cli) -> Result<(Vec<PathBuf>, Vec<String>)> {
+fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let mut rules = cli.rules.clone();
     let mut events = cli.events.clone();
     if !cli.rules.is_empty() {
@@ -121,7 +137,7 @@ fn split_paths(cli: &Cli) -> Result<(Vec<PathBuf>, Vec<String>)> {
     Ok((rules, events))
 }
 
-fn run(cli: Cli) -> Result<u8> {
+fn run(cli: RunArgs) -> Result<u8> {
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("setting up threads")?;
     }

@@ -125,6 +125,11 @@ pub struct EventView {
     /// Set while loading: whether the object has an `xml_string` to resolve.
     xml: Option<(u32, u32)>,
     xml_fields: Vec<FieldId>,
+    /// Set while loading: Plaso's source file (`display_name`, else
+    /// `filename`) and `record_number`, for [`EventView::record_key`].
+    rec_source: Option<(u32, u32)>,
+    rec_filename: Option<(u32, u32)>,
+    rec_number: Option<(u32, u32)>,
     pub(crate) evtx: crate::evtx_xml::EvtxFields,
     /// Resolve absent fields of Plaso Windows records from `xml_string`.
     pub evtx_xml: bool,
@@ -147,6 +152,9 @@ impl Default for EventView {
             path: String::new(),
             xml: None,
             xml_fields: Vec::new(),
+            rec_source: None,
+            rec_filename: None,
+            rec_number: None,
             evtx: Default::default(),
             evtx_xml: true,
         }
@@ -189,6 +197,9 @@ impl EventView {
         self.text.clear();
         self.lower.clear();
         self.xml = None;
+        self.rec_source = None;
+        self.rec_filename = None;
+        self.rec_number = None;
         self.xml_fields.clear();
         self.line.clear();
         self.line.extend_from_slice(line);
@@ -210,6 +221,12 @@ impl EventView {
         };
         self.tape = Some(tape.reset());
         self.line = line;
+        if result.is_ok() {
+            // Current Plaso writes `hostname` where older versions (and the
+            // Timesketch config) say `computer_name`: either name finds both.
+            self.fill_alias(index, "computer_name", "hostname");
+            self.fill_alias(index, "hostname", "computer_name");
+        }
         if result.is_ok() && self.evtx_xml {
             self.resolve_xml(index);
         }
@@ -297,11 +314,13 @@ impl EventView {
                         self.path.push('.');
                     }
                     self.path.push_str(key);
-                    if depth == 0 && *key == "xml_string" {
-                        if let Some(Node::String(x)) = nodes.get(*i) {
-                            let s = self.text.len() as u32;
-                            self.text.push_str(x);
-                            self.xml = Some((s, self.text.len() as u32));
+                    if depth == 0 {
+                        match *key {
+                            "xml_string" => self.xml = self.capture(nodes.get(*i)),
+                            "display_name" => self.rec_source = self.capture(nodes.get(*i)),
+                            "filename" => self.rec_filename = self.capture(nodes.get(*i)),
+                            "record_number" => self.rec_number = self.capture(nodes.get(*i)),
+                            _ => {}
                         }
                     }
                     self.walk(nodes, i, index, depth + 1);
@@ -329,6 +348,53 @@ impl EventView {
                 }
                 self.path = path;
             }
+        }
+    }
+
+    /// Keeps the text of a top-level string or integer value.
+    fn capture(&mut self, node: Option<&Node>) -> Option<(u32, u32)> {
+        let s = self.text.len() as u32;
+        match node? {
+            Node::String(x) => self.text.push_str(x),
+            Node::Static(StaticNode::I64(n)) => self.text.push_str(&n.to_string()),
+            Node::Static(StaticNode::U64(n)) => self.text.push_str(&n.to_string()),
+            _ => return None,
+        }
+        Some((s, self.text.len() as u32))
+    }
+
+    fn span(&self, s: Option<(u32, u32)>) -> Option<&str> {
+        s.map(|(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// Identifies the Windows record behind a Plaso event, so the two events
+    /// Plaso writes per record (one per timestamp) count once: a hash of the
+    /// source file (`display_name`, else `filename`), `record_number` (the
+    /// record's position in the file) and the XML `EventRecordID`. `None`
+    /// for events without `xml_string` (each is its own record).
+    pub fn record_key(&self) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let xml = self.span(self.xml)?;
+        let erid = xml
+            .find("<EventRecordID>")
+            .map(|i| &xml[i + "<EventRecordID>".len()..])
+            .and_then(|rest| rest.find('<').map(|j| &rest[..j]));
+        let source = self.span(self.rec_source).or(self.span(self.rec_filename));
+        let mut h = std::hash::DefaultHasher::new();
+        (source, self.span(self.rec_number), erid).hash(&mut h);
+        Some(h.finish())
+    }
+
+    /// If `target` is referenced and absent but `source` is present, gives
+    /// `target` the values of `source`.
+    fn fill_alias(&mut self, index: &FieldIndex, target: &str, source: &str) {
+        let (Some(t), Some(s)) = (index.get(target), index.get(source)) else { return };
+        if self.has(t) || !self.has(s) {
+            return;
+        }
+        let vals: Vec<(Kind, String)> = self.values(s).map(|v| (v.kind, v.raw.to_string())).collect();
+        for (kind, raw) in vals.iter().rev() {
+            self.push(index, target, *kind, raw, false);
         }
     }
 

@@ -15,6 +15,8 @@
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`report`] | how results are shown (table, JSON) |
+//! | [`sigmac`] | Timesketch / legacy sigmac mapping configurations |
+//! | [`field_usage`] | fields a ruleset references, before and after mapping |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
@@ -26,6 +28,8 @@ pub mod eval;
 pub mod event;
 pub mod loader;
 pub mod mapping;
+pub mod field_usage;
+pub mod sigmac;
 pub mod evtx_xml;
 pub mod report;
 pub mod rule;

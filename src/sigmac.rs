@@ -590,3 +590,152 @@ impl FieldMapping for SigmacChain {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{CompileOptions, Ruleset};
+    use crate::eval::Matcher;
+    use crate::rule::{Loaded, parse_text};
+
+    fn chain(configs: &[&str]) -> SigmacChain {
+        let configs = configs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| SigmacConfig::parse(Path::new(&format!("c{i}.yml")), c).unwrap())
+            .collect();
+        SigmacChain { configs }
+    }
+
+    /// Whether the single rule in `rule` matches each event, under `configs`.
+    fn run(configs: &[&str], rule: &str, events: &[&str]) -> Vec<bool> {
+        let rules: Vec<_> = parse_text(Path::new("r.yml"), rule)
+            .into_iter()
+            .map(|l| match l {
+                Loaded::Rule(r) => *r,
+                Loaded::Failed { issue, .. } => panic!("{issue}"),
+            })
+            .collect();
+        let chain = chain(configs);
+        let (rs, issues) = Ruleset::compile(rules, CompileOptions { mapping: &chain, ..Default::default() });
+        assert!(issues.is_empty(), "{issues:?}");
+        let mut m = Matcher::new(&rs);
+        events.iter().map(|e| m.match_line(e.as_bytes()).unwrap().contains(&0)).collect()
+    }
+
+    fn rule(logsource: &str, detection: &str) -> String {
+        format!("title: t\nlogsource: {logsource}\ndetection:\n  sel:\n{detection}\n  condition: sel\n")
+    }
+
+    #[test]
+    fn rename_and_list() {
+        let cfg = "fieldmappings:\n  EventID: event_identifier\n  User: [user, username]\n";
+        let r = rule("{product: windows}", "    EventID: 4688\n    User: bob");
+        assert_eq!(
+            run(&[cfg], &r, &[
+                r#"{"event_identifier": 4688, "username": "BOB"}"#,
+                r#"{"event_identifier": "4688", "user": "bob"}"#,
+                r#"{"EventID": 4688, "user": "bob"}"#,
+                r#"{"event_identifier": 4688, "User": "bob"}"#,
+            ]),
+            [true, true, false, false]
+        );
+    }
+
+    #[test]
+    fn conditional_and_default_test_the_rule_logsource() {
+        let cfg = "fieldmappings:\n  TargetFilename:\n    product=linux: filename\n    default: xml_string\n";
+        let ev = [r#"{"filename": "/tmp/x"}"#, r#"{"xml_string": "/tmp/x"}"#];
+        assert_eq!(run(&[cfg], &rule("{product: linux}", "    TargetFilename: /tmp/x"), &ev), [true, false]);
+        assert_eq!(run(&[cfg], &rule("{product: windows}", "    TargetFilename: /tmp/x"), &ev), [false, true]);
+        // Several matching conditions: the union of their targets.
+        let cfg2 = "fieldmappings:\n  F:\n    product=linux: a\n    service=auditd: b\n";
+        let r = rule("{product: linux, service: auditd}", "    F: v");
+        assert_eq!(run(&[cfg2], &r, &[r#"{"a": "v"}"#, r#"{"b": "v"}"#, r#"{"F": "v"}"#]), [true, true, false]);
+        // No match and no default: the field stays as written.
+        let r = rule("{product: windows}", "    F: v");
+        assert_eq!(run(&[cfg2], &r, &[r#"{"a": "v"}"#, r#"{"F": "v"}"#]), [false, true]);
+    }
+
+    #[test]
+    fn logsource_conditions_are_anded_with_the_rule_and_mapped() {
+        let cfg = "logsources:\n  win:\n    product: windows\n    conditions:\n      data_type: 'windows:evtx:record'\n  ps:\n    product: windows\n    service: powershell\n    conditions:\n      EventID: [4103, 4104]\n      source_name: Microsoft-Windows-PowerShell\nfieldmappings:\n  EventID: event_identifier\n";
+        let r = rule("{product: windows, service: powershell}", "    msg|contains: evil");
+        let ok = r#"{"data_type": "windows:evtx:record", "event_identifier": 4104, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
+        let other_id = r#"{"data_type": "windows:evtx:record", "event_identifier": 1, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
+        let no_type = r#"{"event_identifier": 4103, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
+        let unmapped = r#"{"data_type": "windows:evtx:record", "EventID": 4104, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
+        let no_hit = r#"{"data_type": "windows:evtx:record", "event_identifier": 4104, "source_name": "Microsoft-Windows-PowerShell", "msg": "fine"}"#;
+        assert_eq!(run(&[cfg], &r, &[ok, other_id, no_type, unmapped, no_hit]), [true, false, false, false, false]);
+        // A rule of another logsource gets no condition (as in Timesketch).
+        let r = rule("{product: linux}", "    msg|contains: evil");
+        assert_eq!(run(&[cfg], &r, &[r#"{"msg": "evil"}"#]), [true]);
+        // An entry whose keys are not all equal does not match: category differs.
+        let c = chain(&[cfg]);
+        let ls = Logsource { product: Some("windows".into()), category: Some("process_creation".into()), ..Default::default() };
+        assert_eq!(c.applied_entries(&ls), ["c0.yml:win"]);
+    }
+
+    #[test]
+    fn rewrite_applies_entries_of_the_new_logsource_even_if_written_before() {
+        let cfg = "logsources:\n  sysmon:\n    service: sysmon\n    conditions:\n      source_name: Microsoft-Windows-Sysmon\n  process_access:\n    category: process_access\n    product: windows\n    conditions:\n      EventID: 10\n    rewrite:\n      product: windows\n      service: sysmon\n";
+        let r = rule("{category: process_access, product: windows}", "    GrantedAccess: '0x1fffff'");
+        let ok = r#"{"EventID": 10, "source_name": "Microsoft-Windows-Sysmon", "GrantedAccess": "0x1FFFFF"}"#;
+        let other = r#"{"EventID": 10, "source_name": "Other", "GrantedAccess": "0x1FFFFF"}"#;
+        assert_eq!(run(&[cfg], &r, &[ok, other]), [true, false]);
+        let ls = Logsource { category: Some("process_access".into()), product: Some("windows".into()), ..Default::default() };
+        assert_eq!(chain(&[cfg]).applied_entries(&ls), ["c0.yml:process_access", "c0.yml:sysmon"]);
+        // A later file sees the rewritten logsource.
+        let later = "logsources:\n  s:\n    service: sysmon\n    conditions:\n      channel: x\n";
+        assert_eq!(chain(&[cfg, later]).applied_entries(&ls), ["c0.yml:process_access", "c0.yml:sysmon", "c1.yml:s"]);
+    }
+
+    #[test]
+    fn entry_fieldmappings_win_for_their_logsource_only() {
+        let cfg = "logsources:\n  pc:\n    category: process_creation\n    product: windows\n    fieldmappings:\n      Image: NewProcessName\nfieldmappings:\n  Image: xml_string\n";
+        let ev = [r#"{"NewProcessName": "C:\\x.exe"}"#, r#"{"xml_string": "C:\\x.exe"}"#];
+        let d = "    Image: 'C:\\x.exe'";
+        assert_eq!(run(&[cfg], &rule("{category: process_creation, product: windows}", d), &ev), [true, false]);
+        assert_eq!(run(&[cfg], &rule("{category: image_load, product: windows}", d), &ev), [false, true]);
+    }
+
+    #[test]
+    fn chained_files_map_the_previous_names() {
+        let a = "fieldmappings:\n  CommandLine: cmd\n";
+        let b = "fieldmappings:\n  cmd: [process.command_line, message]\n";
+        let r = rule("{product: windows}", "    CommandLine|contains: whoami");
+        let ev = [r#"{"process": {"command_line": "whoami /all"}}"#, r#"{"message": "ran whoami"}"#, r#"{"cmd": "whoami"}"#];
+        assert_eq!(run(&[a, b], &r, &ev), [true, true, false]);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_reason() {
+        let e = |text: &str| SigmacConfig::parse(Path::new("cfg.yml"), text).unwrap_err().to_string();
+        assert_eq!(
+            e("title: x\nlogsource:\n  a: 1\n"),
+            "cfg.yml:2:1: unknown key `logsource` (expected one of `title`, `order`, `backends`, `defaultindex`, `logsourcemerging`, `logsources`, `fieldmappings`)"
+        );
+        assert!(e("logsources:\n  a:\n    product: x\n    condition:\n      a: 1\n").starts_with("cfg.yml:4:5: unknown key `condition` in logsource `a`"));
+        assert!(e("logsources:\n  a:\n    conditions:\n      a: 1\n").starts_with("cfg.yml:3:5: logsource `a` gives none of"));
+        assert!(e("fieldmappings:\n  F:\n    product: x\n").starts_with("cfg.yml:3:5: conditional mapping key `product` must be"));
+        assert!(e("fieldmappings:\n  F:\n").starts_with("cfg.yml:2:"));
+        assert!(e("logsources:\n  a:\n    product: x\n    rewrite:\n      channel: y\n").starts_with("cfg.yml:5:7: unknown key `channel` in `rewrite`"));
+        assert!(e("fieldmappings: [a]\n").starts_with("cfg.yml:1:16: `fieldmappings` must be a mapping"));
+        assert!(e("logsourcemerging: or\n").contains("must be `and`"));
+        assert!(e("a: [\n").starts_with("cfg.yml:"));
+        let ok = SigmacConfig::parse(Path::new("c"), "title: t\norder: 20\nbackends: [es-qs]\nlogsourcemerging: and\n").unwrap();
+        assert_eq!(ok.ignored().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["title", "order", "backends", "logsourcemerging"]);
+    }
+
+    #[test]
+    fn warnings_say_what_timesketch_uses() {
+        let cfg = "logsources:\n  pc:\n    category: process_creation\n    product: windows\n    fieldmappings:\n      Image: NewProcessName\n  s:\n    service: sysmon\n    conditions:\n      source_name: Sysmon\n  pa:\n    category: process_access\n    product: windows\n    rewrite:\n      product: windows\n      service: sysmon\nfieldmappings:\n  A: xml_string\n  B: xml_string\n  C: xml_String\n  Image:\n    product=windows: xml_string\n    default: message\n";
+        let w: Vec<String> = SigmacConfig::parse(Path::new("c.yml"), cfg).unwrap().warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(w.len(), 4, "{w:#?}");
+        assert!(w[0].starts_with("c.yml:6:7: warning: Timesketch will use `message` here, not `NewProcessName`"), "{}", w[0]);
+        assert!(w[1].starts_with("c.yml:12:5: warning: Timesketch will not apply `s` (line 8) to rules of `pa` (line 12)"), "{}", w[1]);
+        assert!(w[2].starts_with("c.yml:20:3: warning: `C` maps to `xml_String`, which differs only in case from `xml_string`"), "{}", w[2]);
+        assert!(w[3].starts_with("c.yml:21:3: warning: Timesketch will use the default here"), "{}", w[3]);
+        assert!(w[3].contains("maps `Image` to the default `message`"), "{}", w[3]);
+    }
+}

@@ -86,7 +86,12 @@ impl FieldUsage {
             })
             .collect();
         event_fields.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
-        FieldUsage { rules: ruleset.rules.len(), keyword_rules, rule_fields, event_fields }
+        FieldUsage {
+            rules: ruleset.rules.len(),
+            keyword_rules,
+            rule_fields,
+            event_fields,
+        }
     }
 
     /// The event-field row of `name`, if any rule uses it.
@@ -101,20 +106,54 @@ impl FieldUsage {
     /// Two tables: rule fields (before mapping) and event fields (after).
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let w = self.rule_fields.iter().map(|r| r.field.len()).chain([10]).max().unwrap_or(10).min(48);
-        let _ = writeln!(out, "rule fields (as written in rules and logsource conditions), {} rules:", self.rules);
+        let w = self
+            .rule_fields
+            .iter()
+            .map(|r| r.field.len())
+            .chain([10])
+            .max()
+            .unwrap_or(10)
+            .min(48);
+        let _ = writeln!(
+            out,
+            "rule fields (as written in rules and logsource conditions), {} rules:",
+            self.rules
+        );
         let _ = writeln!(out, "{:>6}  {:<w$}  mapped to", "rules", "field");
         for r in &self.rule_fields {
-            let _ = writeln!(out, "{:>6}  {:<w$}  {}", r.rules, r.field, r.mapped_to.join(", "));
+            let _ = writeln!(
+                out,
+                "{:>6}  {:<w$}  {}",
+                r.rules,
+                r.field,
+                r.mapped_to.join(", ")
+            );
         }
-        let w = self.event_fields.iter().map(|r| r.field.len()).chain([10]).max().unwrap_or(10).min(48);
+        let w = self
+            .event_fields
+            .iter()
+            .map(|r| r.field.len())
+            .chain([10])
+            .max()
+            .unwrap_or(10)
+            .min(48);
         let _ = writeln!(out, "\nevent fields (looked up in events, after mapping):");
         let _ = writeln!(out, "{:>6}  {:<w$}  from", "rules", "field");
         for r in &self.event_fields {
-            let _ = writeln!(out, "{:>6}  {:<w$}  {}", r.rules, r.field, r.from.join(", "));
+            let _ = writeln!(
+                out,
+                "{:>6}  {:<w$}  {}",
+                r.rules,
+                r.field,
+                r.from.join(", ")
+            );
         }
         if self.keyword_rules > 0 {
-            let _ = writeln!(out, "\n{} rules also use keyword (field-less) searches.", self.keyword_rules);
+            let _ = writeln!(
+                out,
+                "\n{} rules also use keyword (field-less) searches.",
+                self.keyword_rules
+            );
         }
         out
     }
@@ -142,17 +181,33 @@ mod tests {
         )
         .unwrap();
         let chain = crate::sigmac::SigmacChain { configs: vec![cfg] };
-        let (rs, issues) = Ruleset::compile(rules, CompileOptions { mapping: &chain, ..Default::default() });
+        let (rs, issues) = Ruleset::compile(
+            rules,
+            CompileOptions {
+                mapping: &chain,
+                ..Default::default()
+            },
+        );
         assert!(issues.is_empty());
         let u = FieldUsage::of(&rs);
         assert_eq!(u.keyword_rules, 1);
         assert_eq!(
             u.rule_fields[0],
-            RuleField { field: "CommandLine".into(), rules: 2, mapped_to: vec!["cmd".into(), "xml_string".into()] }
+            RuleField {
+                field: "CommandLine".into(),
+                rules: 2,
+                mapped_to: vec!["cmd".into(), "xml_string".into()]
+            }
         );
-        assert_eq!(u.event_field("event_identifier").unwrap().from, vec!["EventID".to_string()]);
+        assert_eq!(
+            u.event_field("event_identifier").unwrap().from,
+            vec!["EventID".to_string()]
+        );
         assert_eq!(u.event_field("cmd").unwrap().rules, 1);
         let t = u.to_table();
-        assert!(t.contains("CommandLine") && t.contains("cmd, xml_string"), "{t}");
+        assert!(
+            t.contains("CommandLine") && t.contains("cmd, xml_string"),
+            "{t}"
+        );
     }
 }

@@ -148,10 +148,10 @@ impl Report {
         let usage = crate::field_usage::FieldUsage::of(ruleset);
         let mut missing = Vec::new();
         for (fid, name) in ruleset.fields.names().iter().enumerate() {
-            if stats.field_seen.get(fid).copied().unwrap_or(0) == 0 {
-                if let Some(u) = usage.event_field(name) {
-                    missing.push(MissingField { field: name.clone(), rule_fields: u.from.clone(), rules: u.rules });
-                }
+            if stats.field_seen.get(fid).copied().unwrap_or(0) == 0
+                && let Some(u) = usage.event_field(name)
+            {
+                missing.push(MissingField { field: name.clone(), rule_fields: u.from.clone(), rules: u.rules });
             }
         }
         missing.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
@@ -244,7 +244,7 @@ impl Report {
         if !self.missing_fields.is_empty() && max_missing > 0 {
             let _ = writeln!(
                 out,
-                "\nfields referenced by rules but never present in the input ({}; rules using them cannot match on it):",
+                "\nfields referenced by rules (after mapping) but never present in the input ({}; a rule that needs one cannot match, unless a list mapping gave it an alternative that is present):",
                 self.missing_fields.len()
             );
             for m in self.missing_fields.iter().take(max_missing) {

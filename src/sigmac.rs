@@ -44,7 +44,10 @@ pub enum Target {
     /// A rename (one target) or a list (OR over the targets).
     Fields(Vec<String>),
     /// `key=value: targets` conditions and an optional `default`.
-    Conditional { conditions: Vec<MapCondition>, default: Option<Vec<String>> },
+    Conditional {
+        conditions: Vec<MapCondition>,
+        default: Option<Vec<String>>,
+    },
 }
 
 /// One `key=value: targets` line of a conditional mapping.
@@ -101,7 +104,13 @@ pub struct ConfigWarning {
 
 impl std::fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: warning: {}", self.path.display(), self.pos, self.message)
+        write!(
+            f,
+            "{}:{}: warning: {}",
+            self.path.display(),
+            self.pos,
+            self.message
+        )
     }
 }
 
@@ -114,37 +123,76 @@ pub struct SigmacConfig {
     ignored: Vec<(String, Pos)>,
 }
 
-const TOP_KEYS: &[&str] = &["title", "order", "backends", "defaultindex", "logsourcemerging", "logsources", "fieldmappings"];
-const ENTRY_KEYS: &[&str] = &["category", "product", "service", "conditions", "rewrite", "fieldmappings", "index"];
+const TOP_KEYS: &[&str] = &[
+    "title",
+    "order",
+    "backends",
+    "defaultindex",
+    "logsourcemerging",
+    "logsources",
+    "fieldmappings",
+];
+const ENTRY_KEYS: &[&str] = &[
+    "category",
+    "product",
+    "service",
+    "conditions",
+    "rewrite",
+    "fieldmappings",
+    "index",
+];
 const LOGSOURCE_KEYS: &[&str] = &["category", "product", "service"];
 
 fn key_list(keys: &[&str]) -> String {
-    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl SigmacConfig {
     /// Reads and checks one configuration file.
     pub fn load(path: &Path) -> Result<SigmacConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError { path: path.to_path_buf(), pos: None, message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            pos: None,
+            message: e.to_string(),
+        })?;
         Self::parse(path, &text)
     }
 
     /// Parses configuration text; `path` is used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<SigmacConfig, ConfigError> {
-        let err = |pos: Pos, message: String| ConfigError { path: path.to_path_buf(), pos: Some(pos), message };
+        let err = |pos: Pos, message: String| ConfigError {
+            path: path.to_path_buf(),
+            pos: Some(pos),
+            message,
+        };
         let docs = yaml::load_documents(text).map_err(|e| err(e.pos, e.message))?;
-        let mut cfg = SigmacConfig { path: path.to_path_buf(), logsources: Vec::new(), fieldmappings: Vec::new(), ignored: Vec::new() };
+        let mut cfg = SigmacConfig {
+            path: path.to_path_buf(),
+            logsources: Vec::new(),
+            fieldmappings: Vec::new(),
+            ignored: Vec::new(),
+        };
         let [doc] = docs.as_slice() else {
-            return Err(err(Pos { line: 1, col: 1 }, format!("expected one YAML document, found {}", docs.len())));
+            return Err(err(
+                Pos { line: 1, col: 1 },
+                format!("expected one YAML document, found {}", docs.len()),
+            ));
         };
         let Value::Map(entries) = &doc.value else {
-            return Err(err(doc.pos, format!("a configuration must be a mapping, found a {}", doc.kind())));
+            return Err(err(
+                doc.pos,
+                format!("a configuration must be a mapping, found a {}", doc.kind()),
+            ));
         };
         for (k, v) in entries {
             let key = k.as_str().unwrap_or_default();
             match key {
-                "title" | "order" | "backends" | "defaultindex" => cfg.ignored.push((key.to_string(), k.pos)),
+                "title" | "order" | "backends" | "defaultindex" => {
+                    cfg.ignored.push((key.to_string(), k.pos))
+                }
                 "logsourcemerging" => match v.as_str().map(str::to_ascii_lowercase).as_deref() {
                     Some("and") => cfg.ignored.push((key.to_string(), k.pos)),
                     _ => {
@@ -156,14 +204,31 @@ impl SigmacConfig {
                 },
                 "logsources" => {
                     let Value::Map(items) = &v.value else {
-                        return Err(err(v.pos, format!("`logsources` must be a mapping of names to entries, found a {}", v.kind())));
+                        return Err(err(
+                            v.pos,
+                            format!(
+                                "`logsources` must be a mapping of names to entries, found a {}",
+                                v.kind()
+                            ),
+                        ));
                     };
                     for (name, entry) in items {
-                        cfg.logsources.push(parse_entry(name, entry).map_err(|(p, m)| err(p, m))?);
+                        cfg.logsources
+                            .push(parse_entry(name, entry).map_err(|(p, m)| err(p, m))?);
                     }
                 }
-                "fieldmappings" => cfg.fieldmappings = parse_mappings(v).map_err(|(p, m)| err(p, m))?,
-                _ => return Err(err(k.pos, format!("unknown key `{key}` (expected one of {})", key_list(TOP_KEYS)))),
+                "fieldmappings" => {
+                    cfg.fieldmappings = parse_mappings(v).map_err(|(p, m)| err(p, m))?
+                }
+                _ => {
+                    return Err(err(
+                        k.pos,
+                        format!(
+                            "unknown key `{key}` (expected one of {})",
+                            key_list(TOP_KEYS)
+                        ),
+                    ));
+                }
             }
         }
         Ok(cfg)
@@ -226,13 +291,30 @@ impl SigmacConfig {
     /// Warnings for this file (see the module documentation).
     pub fn warnings(&self) -> Vec<ConfigWarning> {
         let mut out = Vec::new();
-        let warn = |pos: Pos, message: String| ConfigWarning { path: self.path.clone(), pos, message };
+        let warn = |pos: Pos, message: String| ConfigWarning {
+            path: self.path.clone(),
+            pos,
+            message,
+        };
         // 1. Conditional mappings: Timesketch tests the rule's detection.
         for m in &self.fieldmappings {
-            let Target::Conditional { conditions, default } = &m.target else { continue };
-            let conds: Vec<String> = conditions.iter().map(|c| format!("{}={}", c.key, c.value)).collect();
+            let Target::Conditional {
+                conditions,
+                default,
+            } = &m.target
+            else {
+                continue;
+            };
+            let conds: Vec<String> = conditions
+                .iter()
+                .map(|c| format!("{}={}", c.key, c.value))
+                .collect();
             let ts = match default {
-                Some(d) => format!("maps `{}` to the default {} for every rule", m.field, names(d)),
+                Some(d) => format!(
+                    "maps `{}` to the default {} for every rule",
+                    m.field,
+                    names(d)
+                ),
                 None => format!("leaves `{}` unmapped for every rule", m.field),
             };
             out.push(warn(
@@ -242,7 +324,10 @@ impl SigmacConfig {
                     conds.join("`, `"),
                 ),
             ));
-            for c in conditions.iter().filter(|c| !LOGSOURCE_KEYS.contains(&c.key.as_str())) {
+            for c in conditions
+                .iter()
+                .filter(|c| !LOGSOURCE_KEYS.contains(&c.key.as_str()))
+            {
                 out.push(warn(
                     c.pos,
                     format!("condition `{}={}` is not on a logsource key ({}); it never matches in sigma-match", c.key, c.value, key_list(LOGSOURCE_KEYS)),
@@ -278,7 +363,12 @@ impl SigmacConfig {
             let extra: Vec<String> = with
                 .iter()
                 .filter(|&&i| !self.logsources[i].matches(&own))
-                .map(|&i| format!("`{}` (line {})", self.logsources[i].name, self.logsources[i].pos.line))
+                .map(|&i| {
+                    format!(
+                        "`{}` (line {})",
+                        self.logsources[i].name, self.logsources[i].pos.line
+                    )
+                })
                 .collect();
             let (extra, target) = (extra.join(", "), describe_triple(rw));
             let who = format!("`{}` (line {})", e.name, e.pos.line);
@@ -303,7 +393,11 @@ impl SigmacConfig {
         }
         // 4. Targets that differ only in case from a more common target.
         let mut all: Vec<(String, Pos, String)> = Vec::new();
-        for m in self.fieldmappings.iter().chain(self.logsources.iter().flat_map(|e| e.fieldmappings.iter())) {
+        for m in self
+            .fieldmappings
+            .iter()
+            .chain(self.logsources.iter().flat_map(|e| e.fieldmappings.iter()))
+        {
             for t in m.target.all_targets() {
                 all.push((t, m.pos, m.field.clone()));
             }
@@ -339,7 +433,10 @@ fn describe_triple(t: &Triple) -> String {
 }
 
 fn names(v: &[String]) -> String {
-    v.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
+    v.iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn push_unique(out: &mut Vec<String>, items: Vec<String>) {
@@ -355,7 +452,10 @@ impl Target {
     fn resolve(&self, ls: &Logsource, field: &str) -> Vec<String> {
         match self {
             Target::Fields(v) => v.clone(),
-            Target::Conditional { conditions, default } => {
+            Target::Conditional {
+                conditions,
+                default,
+            } => {
                 let mut out = Vec::new();
                 for c in conditions {
                     let have = match c.key.as_str() {
@@ -381,14 +481,19 @@ impl Target {
     fn timesketch(&self, field: &str) -> Vec<String> {
         match self {
             Target::Fields(v) => v.clone(),
-            Target::Conditional { default, .. } => default.clone().unwrap_or_else(|| vec![field.to_string()]),
+            Target::Conditional { default, .. } => {
+                default.clone().unwrap_or_else(|| vec![field.to_string()])
+            }
         }
     }
 
     fn all_targets(&self) -> Vec<String> {
         match self {
             Target::Fields(v) => v.clone(),
-            Target::Conditional { conditions, default } => {
+            Target::Conditional {
+                conditions,
+                default,
+            } => {
                 let mut out = Vec::new();
                 for c in conditions {
                     push_unique(&mut out, c.targets.clone());
@@ -403,12 +508,19 @@ impl Target {
 type PErr = (Pos, String);
 
 fn string_of(n: &Node, what: &str) -> Result<String, PErr> {
-    n.as_str().map(str::to_string).ok_or_else(|| (n.pos, format!("{what} must be a string, found a {}", n.kind())))
+    n.as_str().map(str::to_string).ok_or_else(|| {
+        (
+            n.pos,
+            format!("{what} must be a string, found a {}", n.kind()),
+        )
+    })
 }
 
 fn targets_of(n: &Node, what: &str) -> Result<Vec<String>, PErr> {
     match &n.value {
-        Value::Seq(items) if !items.is_empty() => items.iter().map(|i| string_of(i, what)).collect(),
+        Value::Seq(items) if !items.is_empty() => {
+            items.iter().map(|i| string_of(i, what)).collect()
+        }
         Value::Seq(_) => Err((n.pos, format!("{what} must not be an empty list"))),
         _ => Ok(vec![string_of(n, what)?]),
     }
@@ -416,11 +528,19 @@ fn targets_of(n: &Node, what: &str) -> Result<Vec<String>, PErr> {
 
 fn parse_mappings(n: &Node) -> Result<Vec<Mapping>, PErr> {
     let Value::Map(items) = &n.value else {
-        return Err((n.pos, format!("`fieldmappings` must be a mapping of rule fields to targets, found a {}", n.kind())));
+        return Err((
+            n.pos,
+            format!(
+                "`fieldmappings` must be a mapping of rule fields to targets, found a {}",
+                n.kind()
+            ),
+        ));
     };
     let mut out = Vec::new();
     for (k, v) in items {
-        let field = k.scalar_text().ok_or_else(|| (k.pos, "a mapped field name must be a string".to_string()))?;
+        let field = k
+            .scalar_text()
+            .ok_or_else(|| (k.pos, "a mapped field name must be a string".to_string()))?;
         let what = format!("the target of `{field}`");
         let target = match &v.value {
             Value::Map(conds) => {
@@ -432,23 +552,42 @@ fn parse_mappings(n: &Node) -> Result<Vec<Mapping>, PErr> {
                     if c == "default" {
                         default = Some(targets);
                     } else if let Some((key, value)) = c.split_once('=') {
-                        conditions.push(MapCondition { key: key.trim().to_string(), value: value.trim().to_string(), targets, pos: ck.pos });
+                        conditions.push(MapCondition {
+                            key: key.trim().to_string(),
+                            value: value.trim().to_string(),
+                            targets,
+                            pos: ck.pos,
+                        });
                     } else {
-                        return Err((ck.pos, format!("conditional mapping key `{c}` must be `key=value` or `default`")));
+                        return Err((
+                            ck.pos,
+                            format!(
+                                "conditional mapping key `{c}` must be `key=value` or `default`"
+                            ),
+                        ));
                     }
                 }
-                Target::Conditional { conditions, default }
+                Target::Conditional {
+                    conditions,
+                    default,
+                }
             }
             Value::Null => return Err((v.pos, format!("{what} is empty"))),
             _ => Target::Fields(targets_of(v, &what)?),
         };
-        out.push(Mapping { field, target, pos: k.pos });
+        out.push(Mapping {
+            field,
+            target,
+            pos: k.pos,
+        });
     }
     Ok(out)
 }
 
 fn opt_string(n: &Node, key: &str) -> Result<Option<String>, PErr> {
-    n.get(key).map(|v| string_of(v, &format!("`{key}`"))).transpose()
+    n.get(key)
+        .map(|v| string_of(v, &format!("`{key}`")))
+        .transpose()
 }
 
 fn raw_value(n: &Node) -> Result<RawValue, PErr> {
@@ -458,68 +597,142 @@ fn raw_value(n: &Node) -> Result<RawValue, PErr> {
         Value::Float(f) => RawValue::Float(*f, f.to_string()),
         Value::Bool(b) => RawValue::Bool(*b),
         Value::Null => RawValue::Null,
-        _ => return Err((n.pos, format!("a condition value must be a scalar, found a {}", n.kind()))),
+        _ => {
+            return Err((
+                n.pos,
+                format!("a condition value must be a scalar, found a {}", n.kind()),
+            ));
+        }
     })
 }
 
 fn parse_entry(name: &Node, e: &Node) -> Result<LogsourceEntry, PErr> {
-    let name = name.scalar_text().ok_or_else(|| (name.pos, "a logsource name must be a string".to_string()))?;
+    let name = name
+        .scalar_text()
+        .ok_or_else(|| (name.pos, "a logsource name must be a string".to_string()))?;
     let Value::Map(keys) = &e.value else {
-        return Err((e.pos, format!("logsource `{name}` must be a mapping, found a {}", e.kind())));
+        return Err((
+            e.pos,
+            format!("logsource `{name}` must be a mapping, found a {}", e.kind()),
+        ));
     };
     for (k, _) in keys {
         let key = k.as_str().unwrap_or_default();
         if !ENTRY_KEYS.contains(&key) {
-            return Err((k.pos, format!("unknown key `{key}` in logsource `{name}` (expected one of {})", key_list(ENTRY_KEYS))));
+            return Err((
+                k.pos,
+                format!(
+                    "unknown key `{key}` in logsource `{name}` (expected one of {})",
+                    key_list(ENTRY_KEYS)
+                ),
+            ));
         }
     }
-    let (category, product, service) = (opt_string(e, "category")?, opt_string(e, "product")?, opt_string(e, "service")?);
+    let (category, product, service) = (
+        opt_string(e, "category")?,
+        opt_string(e, "product")?,
+        opt_string(e, "service")?,
+    );
     if category.is_none() && product.is_none() && service.is_none() {
-        return Err((e.pos, format!("logsource `{name}` gives none of `category`, `product`, `service`, so it can never match")));
+        return Err((
+            e.pos,
+            format!(
+                "logsource `{name}` gives none of `category`, `product`, `service`, so it can never match"
+            ),
+        ));
     }
     let mut conditions = Vec::new();
     if let Some(c) = e.get("conditions") {
         let Value::Map(items) = &c.value else {
-            return Err((c.pos, format!("`conditions` of `{name}` must be a mapping of fields to values, found a {}", c.kind())));
+            return Err((
+                c.pos,
+                format!(
+                    "`conditions` of `{name}` must be a mapping of fields to values, found a {}",
+                    c.kind()
+                ),
+            ));
         };
         for (k, v) in items {
-            let field = k.scalar_text().ok_or_else(|| (k.pos, "a condition field must be a string".to_string()))?;
+            let field = k
+                .scalar_text()
+                .ok_or_else(|| (k.pos, "a condition field must be a string".to_string()))?;
             let values = match &v.value {
-                Value::Seq(items) if !items.is_empty() => items.iter().map(raw_value).collect::<Result<Vec<_>, _>>()?,
-                Value::Seq(_) => return Err((v.pos, format!("condition `{field}` has an empty list of values"))),
+                Value::Seq(items) if !items.is_empty() => {
+                    items.iter().map(raw_value).collect::<Result<Vec<_>, _>>()?
+                }
+                Value::Seq(_) => {
+                    return Err((
+                        v.pos,
+                        format!("condition `{field}` has an empty list of values"),
+                    ));
+                }
                 _ => vec![raw_value(v)?],
             };
-            let applied = apply_modifiers(true, &[], &values).map_err(|e| (v.pos, e.to_string()))?;
-            conditions.push(DetectionItem { field: Some(field), modifiers: Vec::new(), values, applied, pos: k.pos });
+            let applied =
+                apply_modifiers(true, &[], &values).map_err(|e| (v.pos, e.to_string()))?;
+            conditions.push(DetectionItem {
+                field: Some(field),
+                modifiers: Vec::new(),
+                values,
+                applied,
+                pos: k.pos,
+            });
         }
     }
     let rewrite = match e.get("rewrite") {
         None => None,
         Some(r) => {
             let Value::Map(items) = &r.value else {
-                return Err((r.pos, format!("`rewrite` must be a mapping, found a {}", r.kind())));
+                return Err((
+                    r.pos,
+                    format!("`rewrite` must be a mapping, found a {}", r.kind()),
+                ));
             };
             for (k, _) in items {
                 let key = k.as_str().unwrap_or_default();
                 if !LOGSOURCE_KEYS.contains(&key) {
-                    return Err((k.pos, format!("unknown key `{key}` in `rewrite` (expected one of {})", key_list(LOGSOURCE_KEYS))));
+                    return Err((
+                        k.pos,
+                        format!(
+                            "unknown key `{key}` in `rewrite` (expected one of {})",
+                            key_list(LOGSOURCE_KEYS)
+                        ),
+                    ));
                 }
             }
-            Some((opt_string(r, "category")?, opt_string(r, "product")?, opt_string(r, "service")?))
+            Some((
+                opt_string(r, "category")?,
+                opt_string(r, "product")?,
+                opt_string(r, "service")?,
+            ))
         }
     };
     if let Some(i) = e.get("index") {
         match &i.value {
             Value::Str(_) => {}
             Value::Seq(items) if items.iter().all(|x| x.as_str().is_some()) => {}
-            _ => return Err((i.pos, "`index` must be a string or a list of strings".into())),
+            _ => {
+                return Err((
+                    i.pos,
+                    "`index` must be a string or a list of strings".into(),
+                ));
+            }
         }
     }
     let fieldmappings = match e.get("fieldmappings") {
         Some(m) => parse_mappings(m)?,
         None => Vec::new(),
     };
-    Ok(LogsourceEntry { name, pos: e.pos, category, product, service, conditions, rewrite, fieldmappings })
+    Ok(LogsourceEntry {
+        name,
+        pos: e.pos,
+        category,
+        product,
+        service,
+        conditions,
+        rewrite,
+        fieldmappings,
+    })
 }
 
 /// Several configuration files applied in order.
@@ -531,7 +744,12 @@ pub struct SigmacChain {
 impl SigmacChain {
     /// Loads the files in order.
     pub fn load(paths: &[PathBuf]) -> Result<SigmacChain, ConfigError> {
-        Ok(SigmacChain { configs: paths.iter().map(|p| SigmacConfig::load(p)).collect::<Result<_, _>>()? })
+        Ok(SigmacChain {
+            configs: paths
+                .iter()
+                .map(|p| SigmacConfig::load(p))
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     /// The entries each file applies to a rule of this logsource.
@@ -560,7 +778,10 @@ impl SigmacChain {
 
     /// All warnings of all files.
     pub fn warnings(&self) -> Vec<ConfigWarning> {
-        self.configs.iter().flat_map(SigmacConfig::warnings).collect()
+        self.configs
+            .iter()
+            .flat_map(SigmacConfig::warnings)
+            .collect()
     }
 }
 
@@ -617,14 +838,25 @@ mod tests {
             })
             .collect();
         let chain = chain(configs);
-        let (rs, issues) = Ruleset::compile(rules, CompileOptions { mapping: &chain, ..Default::default() });
+        let (rs, issues) = Ruleset::compile(
+            rules,
+            CompileOptions {
+                mapping: &chain,
+                ..Default::default()
+            },
+        );
         assert!(issues.is_empty(), "{issues:?}");
         let mut m = Matcher::new(&rs);
-        events.iter().map(|e| m.match_line(e.as_bytes()).unwrap().contains(&0)).collect()
+        events
+            .iter()
+            .map(|e| m.match_line(e.as_bytes()).unwrap().contains(&0))
+            .collect()
     }
 
     fn rule(logsource: &str, detection: &str) -> String {
-        format!("title: t\nlogsource: {logsource}\ndetection:\n  sel:\n{detection}\n  condition: sel\n")
+        format!(
+            "title: t\nlogsource: {logsource}\ndetection:\n  sel:\n{detection}\n  condition: sel\n"
+        )
     }
 
     #[test]
@@ -632,12 +864,16 @@ mod tests {
         let cfg = "fieldmappings:\n  EventID: event_identifier\n  User: [user, username]\n";
         let r = rule("{product: windows}", "    EventID: 4688\n    User: bob");
         assert_eq!(
-            run(&[cfg], &r, &[
-                r#"{"event_identifier": 4688, "username": "BOB"}"#,
-                r#"{"event_identifier": "4688", "user": "bob"}"#,
-                r#"{"EventID": 4688, "user": "bob"}"#,
-                r#"{"event_identifier": 4688, "User": "bob"}"#,
-            ]),
+            run(
+                &[cfg],
+                &r,
+                &[
+                    r#"{"event_identifier": 4688, "username": "BOB"}"#,
+                    r#"{"event_identifier": "4688", "user": "bob"}"#,
+                    r#"{"EventID": 4688, "user": "bob"}"#,
+                    r#"{"event_identifier": 4688, "User": "bob"}"#,
+                ]
+            ),
             [true, true, false, false]
         );
     }
@@ -646,57 +882,121 @@ mod tests {
     fn conditional_and_default_test_the_rule_logsource() {
         let cfg = "fieldmappings:\n  TargetFilename:\n    product=linux: filename\n    default: xml_string\n";
         let ev = [r#"{"filename": "/tmp/x"}"#, r#"{"xml_string": "/tmp/x"}"#];
-        assert_eq!(run(&[cfg], &rule("{product: linux}", "    TargetFilename: /tmp/x"), &ev), [true, false]);
-        assert_eq!(run(&[cfg], &rule("{product: windows}", "    TargetFilename: /tmp/x"), &ev), [false, true]);
+        assert_eq!(
+            run(
+                &[cfg],
+                &rule("{product: linux}", "    TargetFilename: /tmp/x"),
+                &ev
+            ),
+            [true, false]
+        );
+        assert_eq!(
+            run(
+                &[cfg],
+                &rule("{product: windows}", "    TargetFilename: /tmp/x"),
+                &ev
+            ),
+            [false, true]
+        );
         // Several matching conditions: the union of their targets.
         let cfg2 = "fieldmappings:\n  F:\n    product=linux: a\n    service=auditd: b\n";
         let r = rule("{product: linux, service: auditd}", "    F: v");
-        assert_eq!(run(&[cfg2], &r, &[r#"{"a": "v"}"#, r#"{"b": "v"}"#, r#"{"F": "v"}"#]), [true, true, false]);
+        assert_eq!(
+            run(
+                &[cfg2],
+                &r,
+                &[r#"{"a": "v"}"#, r#"{"b": "v"}"#, r#"{"F": "v"}"#]
+            ),
+            [true, true, false]
+        );
         // No match and no default: the field stays as written.
         let r = rule("{product: windows}", "    F: v");
-        assert_eq!(run(&[cfg2], &r, &[r#"{"a": "v"}"#, r#"{"F": "v"}"#]), [false, true]);
+        assert_eq!(
+            run(&[cfg2], &r, &[r#"{"a": "v"}"#, r#"{"F": "v"}"#]),
+            [false, true]
+        );
     }
 
     #[test]
     fn logsource_conditions_are_anded_with_the_rule_and_mapped() {
         let cfg = "logsources:\n  win:\n    product: windows\n    conditions:\n      data_type: 'windows:evtx:record'\n  ps:\n    product: windows\n    service: powershell\n    conditions:\n      EventID: [4103, 4104]\n      source_name: Microsoft-Windows-PowerShell\nfieldmappings:\n  EventID: event_identifier\n";
-        let r = rule("{product: windows, service: powershell}", "    msg|contains: evil");
+        let r = rule(
+            "{product: windows, service: powershell}",
+            "    msg|contains: evil",
+        );
         let ok = r#"{"data_type": "windows:evtx:record", "event_identifier": 4104, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
         let other_id = r#"{"data_type": "windows:evtx:record", "event_identifier": 1, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
         let no_type = r#"{"event_identifier": 4103, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
         let unmapped = r#"{"data_type": "windows:evtx:record", "EventID": 4104, "source_name": "Microsoft-Windows-PowerShell", "msg": "so evil"}"#;
         let no_hit = r#"{"data_type": "windows:evtx:record", "event_identifier": 4104, "source_name": "Microsoft-Windows-PowerShell", "msg": "fine"}"#;
-        assert_eq!(run(&[cfg], &r, &[ok, other_id, no_type, unmapped, no_hit]), [true, false, false, false, false]);
+        assert_eq!(
+            run(&[cfg], &r, &[ok, other_id, no_type, unmapped, no_hit]),
+            [true, false, false, false, false]
+        );
         // A rule of another logsource gets no condition (as in Timesketch).
         let r = rule("{product: linux}", "    msg|contains: evil");
         assert_eq!(run(&[cfg], &r, &[r#"{"msg": "evil"}"#]), [true]);
         // An entry whose keys are not all equal does not match: category differs.
         let c = chain(&[cfg]);
-        let ls = Logsource { product: Some("windows".into()), category: Some("process_creation".into()), ..Default::default() };
+        let ls = Logsource {
+            product: Some("windows".into()),
+            category: Some("process_creation".into()),
+            ..Default::default()
+        };
         assert_eq!(c.applied_entries(&ls), ["c0.yml:win"]);
     }
 
     #[test]
     fn rewrite_applies_entries_of_the_new_logsource_even_if_written_before() {
         let cfg = "logsources:\n  sysmon:\n    service: sysmon\n    conditions:\n      source_name: Microsoft-Windows-Sysmon\n  process_access:\n    category: process_access\n    product: windows\n    conditions:\n      EventID: 10\n    rewrite:\n      product: windows\n      service: sysmon\n";
-        let r = rule("{category: process_access, product: windows}", "    GrantedAccess: '0x1fffff'");
+        let r = rule(
+            "{category: process_access, product: windows}",
+            "    GrantedAccess: '0x1fffff'",
+        );
         let ok = r#"{"EventID": 10, "source_name": "Microsoft-Windows-Sysmon", "GrantedAccess": "0x1FFFFF"}"#;
         let other = r#"{"EventID": 10, "source_name": "Other", "GrantedAccess": "0x1FFFFF"}"#;
         assert_eq!(run(&[cfg], &r, &[ok, other]), [true, false]);
-        let ls = Logsource { category: Some("process_access".into()), product: Some("windows".into()), ..Default::default() };
-        assert_eq!(chain(&[cfg]).applied_entries(&ls), ["c0.yml:process_access", "c0.yml:sysmon"]);
+        let ls = Logsource {
+            category: Some("process_access".into()),
+            product: Some("windows".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            chain(&[cfg]).applied_entries(&ls),
+            ["c0.yml:process_access", "c0.yml:sysmon"]
+        );
         // A later file sees the rewritten logsource.
         let later = "logsources:\n  s:\n    service: sysmon\n    conditions:\n      channel: x\n";
-        assert_eq!(chain(&[cfg, later]).applied_entries(&ls), ["c0.yml:process_access", "c0.yml:sysmon", "c1.yml:s"]);
+        assert_eq!(
+            chain(&[cfg, later]).applied_entries(&ls),
+            ["c0.yml:process_access", "c0.yml:sysmon", "c1.yml:s"]
+        );
     }
 
     #[test]
     fn entry_fieldmappings_win_for_their_logsource_only() {
         let cfg = "logsources:\n  pc:\n    category: process_creation\n    product: windows\n    fieldmappings:\n      Image: NewProcessName\nfieldmappings:\n  Image: xml_string\n";
-        let ev = [r#"{"NewProcessName": "C:\\x.exe"}"#, r#"{"xml_string": "C:\\x.exe"}"#];
+        let ev = [
+            r#"{"NewProcessName": "C:\\x.exe"}"#,
+            r#"{"xml_string": "C:\\x.exe"}"#,
+        ];
         let d = "    Image: 'C:\\x.exe'";
-        assert_eq!(run(&[cfg], &rule("{category: process_creation, product: windows}", d), &ev), [true, false]);
-        assert_eq!(run(&[cfg], &rule("{category: image_load, product: windows}", d), &ev), [false, true]);
+        assert_eq!(
+            run(
+                &[cfg],
+                &rule("{category: process_creation, product: windows}", d),
+                &ev
+            ),
+            [true, false]
+        );
+        assert_eq!(
+            run(
+                &[cfg],
+                &rule("{category: image_load, product: windows}", d),
+                &ev
+            ),
+            [false, true]
+        );
     }
 
     #[test]
@@ -704,38 +1004,90 @@ mod tests {
         let a = "fieldmappings:\n  CommandLine: cmd\n";
         let b = "fieldmappings:\n  cmd: [process.command_line, message]\n";
         let r = rule("{product: windows}", "    CommandLine|contains: whoami");
-        let ev = [r#"{"process": {"command_line": "whoami /all"}}"#, r#"{"message": "ran whoami"}"#, r#"{"cmd": "whoami"}"#];
+        let ev = [
+            r#"{"process": {"command_line": "whoami /all"}}"#,
+            r#"{"message": "ran whoami"}"#,
+            r#"{"cmd": "whoami"}"#,
+        ];
         assert_eq!(run(&[a, b], &r, &ev), [true, true, false]);
     }
 
     #[test]
     fn errors_name_file_line_and_reason() {
-        let e = |text: &str| SigmacConfig::parse(Path::new("cfg.yml"), text).unwrap_err().to_string();
+        let e = |text: &str| {
+            SigmacConfig::parse(Path::new("cfg.yml"), text)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             e("title: x\nlogsource:\n  a: 1\n"),
             "cfg.yml:2:1: unknown key `logsource` (expected one of `title`, `order`, `backends`, `defaultindex`, `logsourcemerging`, `logsources`, `fieldmappings`)"
         );
-        assert!(e("logsources:\n  a:\n    product: x\n    condition:\n      a: 1\n").starts_with("cfg.yml:4:5: unknown key `condition` in logsource `a`"));
-        assert!(e("logsources:\n  a:\n    conditions:\n      a: 1\n").starts_with("cfg.yml:3:5: logsource `a` gives none of"));
-        assert!(e("fieldmappings:\n  F:\n    product: x\n").starts_with("cfg.yml:3:5: conditional mapping key `product` must be"));
+        assert!(
+            e("logsources:\n  a:\n    product: x\n    condition:\n      a: 1\n")
+                .starts_with("cfg.yml:4:5: unknown key `condition` in logsource `a`")
+        );
+        assert!(
+            e("logsources:\n  a:\n    conditions:\n      a: 1\n")
+                .starts_with("cfg.yml:3:5: logsource `a` gives none of")
+        );
+        assert!(
+            e("fieldmappings:\n  F:\n    product: x\n")
+                .starts_with("cfg.yml:3:5: conditional mapping key `product` must be")
+        );
         assert!(e("fieldmappings:\n  F:\n").starts_with("cfg.yml:2:"));
-        assert!(e("logsources:\n  a:\n    product: x\n    rewrite:\n      channel: y\n").starts_with("cfg.yml:5:7: unknown key `channel` in `rewrite`"));
-        assert!(e("fieldmappings: [a]\n").starts_with("cfg.yml:1:16: `fieldmappings` must be a mapping"));
+        assert!(
+            e("logsources:\n  a:\n    product: x\n    rewrite:\n      channel: y\n")
+                .starts_with("cfg.yml:5:7: unknown key `channel` in `rewrite`")
+        );
+        assert!(
+            e("fieldmappings: [a]\n")
+                .starts_with("cfg.yml:1:16: `fieldmappings` must be a mapping")
+        );
         assert!(e("logsourcemerging: or\n").contains("must be `and`"));
         assert!(e("a: [\n").starts_with("cfg.yml:"));
-        let ok = SigmacConfig::parse(Path::new("c"), "title: t\norder: 20\nbackends: [es-qs]\nlogsourcemerging: and\n").unwrap();
-        assert_eq!(ok.ignored().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["title", "order", "backends", "logsourcemerging"]);
+        let ok = SigmacConfig::parse(
+            Path::new("c"),
+            "title: t\norder: 20\nbackends: [es-qs]\nlogsourcemerging: and\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.ignored()
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>(),
+            ["title", "order", "backends", "logsourcemerging"]
+        );
     }
 
     #[test]
     fn warnings_say_what_timesketch_uses() {
         let cfg = "logsources:\n  pc:\n    category: process_creation\n    product: windows\n    fieldmappings:\n      Image: NewProcessName\n  s:\n    service: sysmon\n    conditions:\n      source_name: Sysmon\n  pa:\n    category: process_access\n    product: windows\n    rewrite:\n      product: windows\n      service: sysmon\nfieldmappings:\n  A: xml_string\n  B: xml_string\n  C: xml_String\n  Image:\n    product=windows: xml_string\n    default: message\n";
-        let w: Vec<String> = SigmacConfig::parse(Path::new("c.yml"), cfg).unwrap().warnings().iter().map(ToString::to_string).collect();
+        let w: Vec<String> = SigmacConfig::parse(Path::new("c.yml"), cfg)
+            .unwrap()
+            .warnings()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(w.len(), 4, "{w:#?}");
-        assert!(w[0].starts_with("c.yml:6:7: warning: Timesketch will use `message` here, not `NewProcessName`"), "{}", w[0]);
+        assert!(
+            w[0].starts_with(
+                "c.yml:6:7: warning: Timesketch will use `message` here, not `NewProcessName`"
+            ),
+            "{}",
+            w[0]
+        );
         assert!(w[1].starts_with("c.yml:12:5: warning: Timesketch will not apply `s` (line 8) to rules of `pa` (line 12)"), "{}", w[1]);
         assert!(w[2].starts_with("c.yml:20:3: warning: `C` maps to `xml_String`, which differs only in case from `xml_string`"), "{}", w[2]);
-        assert!(w[3].starts_with("c.yml:21:3: warning: Timesketch will use the default here"), "{}", w[3]);
-        assert!(w[3].contains("maps `Image` to the default `message`"), "{}", w[3]);
+        assert!(
+            w[3].starts_with("c.yml:21:3: warning: Timesketch will use the default here"),
+            "{}",
+            w[3]
+        );
+        assert!(
+            w[3].contains("maps `Image` to the default `message`"),
+            "{}",
+            w[3]
+        );
     }
 }

@@ -13,23 +13,64 @@ use sigma_match::report::Report;
 use sigma_match::sigmac::SigmacChain;
 
 fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
 }
 
 /// Per rule file name: (events tagged, distinct records), and the report.
-fn run(rules: &str, events: &str, configs: &[&str], no_evtx_xml: bool) -> (Vec<(String, u64, u64)>, Report) {
+fn run(
+    rules: &str,
+    events: &str,
+    configs: &[&str],
+    no_evtx_xml: bool,
+) -> (Vec<(String, u64, u64)>, Report) {
     let chain = SigmacChain::load(&configs.iter().map(|c| data(c)).collect::<Vec<_>>()).unwrap();
-    let mapping: &dyn FieldMapping = if configs.is_empty() { &Identity } else { &chain };
-    let opts = CompileOptions { mapping, ..Default::default() };
+    let mapping: &dyn FieldMapping = if configs.is_empty() {
+        &Identity
+    } else {
+        &chain
+    };
+    let opts = CompileOptions {
+        mapping,
+        ..Default::default()
+    };
     let (rs, failed, _) = loader::load_ruleset(&[data(rules)], &RuleFilter::default(), opts);
-    assert!(failed.is_empty(), "{:?}", failed.iter().map(|f| f.issue.to_string()).collect::<Vec<_>>());
+    assert!(
+        failed.is_empty(),
+        "{:?}",
+        failed
+            .iter()
+            .map(|f| f.issue.to_string())
+            .collect::<Vec<_>>()
+    );
     let input = data(events).display().to_string();
-    let stats = engine::run(&rs, &[input], &RunOptions { no_evtx_xml, ..Default::default() }, &mut []).unwrap();
+    let stats = engine::run(
+        &rs,
+        &[input],
+        &RunOptions {
+            no_evtx_xml,
+            ..Default::default()
+        },
+        &mut [],
+    )
+    .unwrap();
     let mut out: Vec<(String, u64, u64)> = rs
         .rules
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.rule.path.file_name().unwrap().to_string_lossy().into_owned(), stats.counts[i], stats.records[i]))
+        .map(|(i, r)| {
+            (
+                r.rule
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                stats.counts[i],
+                stats.records[i],
+            )
+        })
         .collect();
     out.sort();
     let report = Report::new(&rs, &failed, &stats, false);
@@ -42,7 +83,12 @@ fn counts(v: &[(String, u64, u64)]) -> Vec<(&str, u64, u64)> {
 
 #[test]
 fn timesketch_fixture_with_timesketch_config() {
-    let (c, report) = run("timesketch/rules", "timesketch/sigma_events.jsonl", &["timesketch/sigma_config.yaml"], false);
+    let (c, report) = run(
+        "timesketch/rules",
+        "timesketch/sigma_events.jsonl",
+        &["timesketch/sigma_config.yaml"],
+        false,
+    );
     assert_eq!(
         counts(&c),
         [
@@ -57,7 +103,13 @@ fn timesketch_fixture_with_timesketch_config() {
     let missing: Vec<(&str, Vec<&str>, usize)> = report
         .missing_fields
         .iter()
-        .map(|m| (m.field.as_str(), m.rule_fields.iter().map(String::as_str).collect(), m.rules))
+        .map(|m| {
+            (
+                m.field.as_str(),
+                m.rule_fields.iter().map(String::as_str).collect(),
+                m.rules,
+            )
+        })
         .collect();
     assert_eq!(missing, [("xml_string", vec!["CommandLine"], 1)]);
 }
@@ -69,17 +121,36 @@ fn timesketch_logsource_condition_is_what_makes_zmap_match() {
     let dir = std::env::temp_dir().join(format!("sm-mapping-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ev = dir.join("e.jsonl");
-    std::fs::write(&ev, "{\"message\":\"apt-get install zmap\",\"data_type\":\"syslog:line\"}\n").unwrap();
+    std::fs::write(
+        &ev,
+        "{\"message\":\"apt-get install zmap\",\"data_type\":\"syslog:line\"}\n",
+    )
+    .unwrap();
     let ev = ev.display().to_string();
     let rules = data("timesketch/rules/lnx_susp_zmap.yml");
     let config = data("timesketch/sigma_config.yaml");
     let out = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_sigma-match")).args(args).arg("-q").output().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_sigma-match"))
+            .args(args)
+            .arg("-q")
+            .output()
+            .unwrap();
         String::from_utf8(o.stdout).unwrap()
     };
-    let with = out(&[rules.to_str().unwrap(), &ev, "-c", config.to_str().unwrap(), "--format", "json"]);
+    let with = out(&[
+        rules.to_str().unwrap(),
+        &ev,
+        "-c",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let without = out(&[rules.to_str().unwrap(), &ev, "--format", "json"]);
-    let count = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["rules"][0]["count"].as_u64().unwrap();
+    let count = |s: &str| {
+        serde_json::from_str::<serde_json::Value>(s).unwrap()["rules"][0]["count"]
+            .as_u64()
+            .unwrap()
+    };
     assert_eq!((count(&with), count(&without)), (0, 1));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -112,12 +183,22 @@ fn sigmahq_windows_rules_match_plaso_records_through_the_xml() {
 fn without_xml_resolution_none_match_and_timesketch_config_cannot_rescue_equality_rules() {
     let (c, report) = run("sigmahq/rules", "plaso/plaso-sample.jsonl", &[], true);
     assert!(c.iter().all(|(_, n, _)| *n == 0), "{c:?}");
-    assert!(report.missing_fields.iter().any(|m| m.field == "ParentImage"));
+    assert!(
+        report
+            .missing_fields
+            .iter()
+            .any(|m| m.field == "ParentImage")
+    );
     // Timesketch's raw behaviour: its config maps these fields to
     // `xml_string`, so only whole-record substring checks can match there;
     // `endswith`/equality checks on ParentImage, TargetImage, GrantedAccess
     // and the 1102 record's UserData cannot.
-    let (ts, _) = run("sigmahq/rules", "plaso/plaso-sample.jsonl", &["timesketch/sigma_config.yaml"], true);
+    let (ts, _) = run(
+        "sigmahq/rules",
+        "plaso/plaso-sample.jsonl",
+        &["timesketch/sigma_config.yaml"],
+        true,
+    );
     assert_eq!(
         counts(&ts),
         [
@@ -132,15 +213,29 @@ fn without_xml_resolution_none_match_and_timesketch_config_cannot_rescue_equalit
 }
 
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_sigma-match")).args(args).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    let o = Command::new(env!("CARGO_BIN_EXE_sigma-match"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn fields_subcommand_lists_names_before_and_after_mapping() {
     let rules = data("timesketch/rules");
     let config = data("timesketch/sigma_config.yaml");
-    let (code, out, err) = cli(&["fields", rules.to_str().unwrap(), "-c", config.to_str().unwrap(), "--format", "json"]);
+    let (code, out, err) = cli(&[
+        "fields",
+        rules.to_str().unwrap(),
+        "-c",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["rules"], 3);
@@ -149,15 +244,31 @@ fn fields_subcommand_lists_names_before_and_after_mapping() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["field"].as_str().unwrap().into(), f["rules"].as_u64().unwrap(), f["mapped_to"][0].as_str().unwrap().into()))
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().into(),
+                f["rules"].as_u64().unwrap(),
+                f["mapped_to"][0].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         rule_fields,
-        [("CommandLine".into(), 1, "xml_string".into()), ("data_type".into(), 1, "data_type".into()), ("message".into(), 1, "message".into())]
+        [
+            ("CommandLine".into(), 1, "xml_string".into()),
+            ("data_type".into(), 1, "data_type".into()),
+            ("message".into(), 1, "message".into())
+        ]
     );
-    assert!(err.contains("warning: `TargetUserName` maps to `xml_String`"), "{err}");
+    assert!(
+        err.contains("warning: `TargetUserName` maps to `xml_String`"),
+        "{err}"
+    );
     let (_, table, _) = cli(&["fields", rules.to_str().unwrap()]);
-    assert!(table.contains("CommandLine") && table.contains("event fields"), "{table}");
+    assert!(
+        table.contains("CommandLine") && table.contains("event fields"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -173,7 +284,10 @@ fn bad_config_is_a_usage_error_with_file_and_line() {
         cfg.to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("bad.yml:3:1: unknown key `logsource`"), "{err}");
+    assert!(
+        err.contains("bad.yml:3:1: unknown key `logsource`"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -187,7 +301,12 @@ fn verbose_names_ignored_keys() {
         "-q",
         "--verbose",
     ]);
-    assert!(err.contains("ignored") && err.contains("`order` (line 2)") && err.contains("`backends` (line 3)"), "{err}");
+    assert!(
+        err.contains("ignored")
+            && err.contains("`order` (line 2)")
+            && err.contains("`backends` (line 3)"),
+        "{err}"
+    );
 }
 
 /// The shared Plaso export (16,926 events = 8,463 records) with every
@@ -201,11 +320,26 @@ fn shared_corpus_plaso_counts_events_and_records() {
     let shared = PathBuf::from(shared);
     let rules = shared.join("sigmahq/rules/windows");
     let events = shared.join("events/plaso-attack.jsonl");
-    assert!(rules.is_dir() && events.is_file(), "SIGMA_MATCH_SHARED set but {} / {} missing", rules.display(), events.display());
-    let (rs, _, _) = loader::load_ruleset(&[rules], &RuleFilter::default(), CompileOptions::default());
+    assert!(
+        rules.is_dir() && events.is_file(),
+        "SIGMA_MATCH_SHARED set but {} / {} missing",
+        rules.display(),
+        events.display()
+    );
+    let (rs, _, _) =
+        loader::load_ruleset(&[rules], &RuleFilter::default(), CompileOptions::default());
     let input = [events.display().to_string()];
     let on = engine::run(&rs, &input, &RunOptions::default(), &mut []).unwrap();
-    let off = engine::run(&rs, &input, &RunOptions { no_evtx_xml: true, ..Default::default() }, &mut []).unwrap();
+    let off = engine::run(
+        &rs,
+        &input,
+        &RunOptions {
+            no_evtx_xml: true,
+            ..Default::default()
+        },
+        &mut [],
+    )
+    .unwrap();
     assert_eq!(on.events, 16_926);
     let hit = |s: &engine::RunStats| s.counts.iter().filter(|c| **c > 0).count();
     assert!(hit(&on) > 300, "{}", hit(&on));

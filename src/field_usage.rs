@@ -106,48 +106,25 @@ impl FieldUsage {
     /// Two tables: rule fields (before mapping) and event fields (after).
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let w = self
+        let before = self
             .rule_fields
             .iter()
-            .map(|r| r.field.len())
-            .chain([10])
-            .max()
-            .unwrap_or(10)
-            .min(48);
-        let _ = writeln!(
-            out,
+            .map(|r| (r.rules, r.field.as_str(), &r.mapped_to));
+        let title = format!(
             "rule fields (as written in rules and logsource conditions), {} rules:",
             self.rules
         );
-        let _ = writeln!(out, "{:>6}  {:<w$}  mapped to", "rules", "field");
-        for r in &self.rule_fields {
-            let _ = writeln!(
-                out,
-                "{:>6}  {:<w$}  {}",
-                r.rules,
-                r.field,
-                r.mapped_to.join(", ")
-            );
-        }
-        let w = self
+        table(&mut out, &title, "mapped to", before);
+        let after = self
             .event_fields
             .iter()
-            .map(|r| r.field.len())
-            .chain([10])
-            .max()
-            .unwrap_or(10)
-            .min(48);
-        let _ = writeln!(out, "\nevent fields (looked up in events, after mapping):");
-        let _ = writeln!(out, "{:>6}  {:<w$}  from", "rules", "field");
-        for r in &self.event_fields {
-            let _ = writeln!(
-                out,
-                "{:>6}  {:<w$}  {}",
-                r.rules,
-                r.field,
-                r.from.join(", ")
-            );
-        }
+            .map(|r| (r.rules, r.field.as_str(), &r.from));
+        table(
+            &mut out,
+            "\nevent fields (looked up in events, after mapping):",
+            "from",
+            after,
+        );
         if self.keyword_rules > 0 {
             let _ = writeln!(
                 out,
@@ -156,6 +133,27 @@ impl FieldUsage {
             );
         }
         out
+    }
+}
+
+/// One table: rule count, field name, related names.
+fn table<'a>(
+    out: &mut String,
+    title: &str,
+    related: &str,
+    rows: impl Iterator<Item = (usize, &'a str, &'a Vec<String>)> + Clone,
+) {
+    let w = rows
+        .clone()
+        .map(|r| r.1.len())
+        .chain([10])
+        .max()
+        .unwrap_or(10)
+        .min(48);
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(out, "{:>6}  {:<w$}  {related}", "rules", "field");
+    for (rules, field, names) in rows {
+        let _ = writeln!(out, "{rules:>6}  {field:<w$}  {}", names.join(", "));
     }
 }
 

@@ -304,3 +304,16 @@ fn rule_errors_are_reported_with_reasons() {
     assert!(fails("  sel:\n    A|base64: 'a*'\n  condition: sel\n").contains("wildcards"));
     assert!(fails("  sel:\n    A|gt: abc\n  condition: sel\n").contains("needs a number"));
 }
+
+#[test]
+fn all_with_expanding_modifiers_links_values_not_alternatives() {
+    // pySigma: windash turns each value into a SigmaExpansion (OR of
+    // alternatives); `all` then ANDs the values, not the alternatives.
+    let d = "  sel:\n    C|windash|contains|all:\n      - ' -y '\n      - ' -p '\n  condition: sel\n";
+    assert_eq!(
+        matches(d, &[r#"{"C":"x /y  /p z"}"#, r#"{"C":"x -y  –p z"}"#, r#"{"C":"x -y z"}"#]),
+        vec![true, true, false]
+    );
+    let d = "  sel:\n    C|base64offset|contains|all:\n      - 'abc'\n      - 'xyz'\n  condition: sel\n";
+    assert_eq!(matches(d, &[r#"{"C":"YWJjIHh5eg=="}"#, r#"{"C":"YWJj"}"#]), vec![true, false]);
+}

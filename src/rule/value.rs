@@ -398,7 +398,12 @@ enum V {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
     pub patterns: Vec<Pattern>,
-    /// `all`: every pattern must match (default: any).
+    /// For each pattern, the index of the original value it came from.
+    /// Expanding modifiers (`windash`, `base64offset`) turn one value into
+    /// several alternatives (pySigma `SigmaExpansion`): with `all`, every
+    /// *value* must match, through any of its alternatives.
+    pub groups: Vec<u32>,
+    /// `all`: every value must match (default: any).
     pub all: bool,
     /// `neq`: the item is negated.
     pub negated: bool,
@@ -409,6 +414,7 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
     let mut all = false;
     let mut negated = false;
     let mut out = Vec::new();
+    let mut groups = Vec::new();
     for m in modifiers {
         match m {
             Modifier::All => all = true,
@@ -438,7 +444,7 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
     if mods.contains(&Modifier::FieldRef) && !has_field {
         return Err(RuleError::Modifier("`fieldref` needs a field".into()));
     }
-    for raw in values {
+    for (group, raw) in values.iter().enumerate() {
         let mut vals = vec![match raw {
             RawValue::Str(s) => V::Str(SigmaString::parse(s), s.clone()),
             RawValue::Int(i) => V::Num(*i as f64, i.to_string()),
@@ -455,12 +461,13 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
         }
         for v in vals {
             out.push(finish(v)?);
+            groups.push(group as u32);
         }
     }
     if out.is_empty() {
         return Err(RuleError::Value("empty value list".into()));
     }
-    Ok(Applied { patterns: out, all, negated })
+    Ok(Applied { patterns: out, groups, all, negated })
 }
 
 fn type_err(m: Modifier, v: &V) -> RuleError {

@@ -125,6 +125,8 @@ pub struct EventView {
     /// Set while loading: whether the object has an `xml_string` to resolve.
     xml: Option<(u32, u32)>,
     xml_fields: Vec<FieldId>,
+    /// Fields whose current values came from an EVTX `System` element.
+    system_fields: Vec<FieldId>,
     pub(crate) evtx: crate::evtx_xml::EvtxFields,
     /// Resolve absent fields of Plaso Windows records from `xml_string`.
     pub evtx_xml: bool,
@@ -147,6 +149,7 @@ impl Default for EventView {
             path: String::new(),
             xml: None,
             xml_fields: Vec::new(),
+            system_fields: Vec::new(),
             evtx: Default::default(),
             evtx_xml: true,
         }
@@ -190,6 +193,7 @@ impl EventView {
         self.lower.clear();
         self.xml = None;
         self.xml_fields.clear();
+        self.system_fields.clear();
         self.line.clear();
         self.line.extend_from_slice(line);
         let mut line = std::mem::take(&mut self.line);
@@ -322,13 +326,29 @@ impl EventView {
                 *i += 1;
                 let path = std::mem::take(&mut self.path);
                 self.scalar(index, &path, scalar);
-                if let Some(alias) = evtx_alias(&path) {
-                    if alias != path {
-                        self.scalar(index, &alias, scalar);
+                if path.starts_with("Event.") {
+                    if let Some(alias) = evtx_alias(&path) {
+                        self.alias(index, &alias, path.starts_with("Event.System."), scalar);
                     }
                 }
                 self.path = path;
             }
+        }
+    }
+
+    /// Records an `evtx_dump` flat alias. EventData/UserData values replace
+    /// System values of the same name, as in the flat EVTX JSON of Hayabusa
+    /// and Zircolite (`Channel` of a log-cleared record names the cleared log).
+    fn alias(&mut self, index: &FieldIndex, alias: &str, from_system: bool, scalar: &Node) {
+        let Some(id) = index.get(alias) else { return };
+        let f = id as usize;
+        if self.field_gen[f] == self.generation && !from_system && self.system_fields.contains(&id) {
+            self.field_head[f] = NONE;
+            self.system_fields.retain(|x| *x != id);
+        }
+        self.scalar(index, alias, scalar);
+        if from_system && !self.system_fields.contains(&id) {
+            self.system_fields.push(id);
         }
     }
 
@@ -342,26 +362,37 @@ impl EventView {
         }
         let fields = std::mem::take(&mut self.evtx);
         let generation = self.generation;
-        for (name, value) in fields.iter() {
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let flat;
+            let name = if name.contains(' ') {
+                flat = flat_name(name);
+                flat.as_str()
+            } else {
+                name
+            };
             let Some(id) = index.get(name) else { continue };
+            let f = id as usize;
+            let seen = self.field_gen[f] == generation;
             // Top-level values win; the XML only fills what is missing.
-            if self.field_gen[id as usize] == generation && !self.from_xml(id) {
+            if seen && !self.xml_fields.contains(&id) {
                 continue;
             }
+            // An EventData/UserData value replaces a System value of the same
+            // name (e.g. `Channel` of a log-cleared record names the cleared
+            // log), as the flat EVTX JSON of Hayabusa and Zircolite does.
+            if seen && !fields.is_system(i) && self.system_fields.contains(&id) {
+                self.field_head[f] = NONE;
+                self.system_fields.retain(|x| *x != id);
+            }
             self.push(index, name, Kind::Str, value, false);
-            self.mark_xml(id);
+            if fields.is_system(i) && !self.system_fields.contains(&id) {
+                self.system_fields.push(id);
+            }
+            if !self.xml_fields.contains(&id) {
+                self.xml_fields.push(id);
+            }
         }
         self.evtx = fields;
-    }
-
-    fn from_xml(&self, id: FieldId) -> bool {
-        self.xml_fields.contains(&id)
-    }
-
-    fn mark_xml(&mut self, id: FieldId) {
-        if !self.xml_fields.contains(&id) {
-            self.xml_fields.push(id);
-        }
     }
 
     /// Fields present in the current event (each once).
@@ -445,9 +476,19 @@ pub fn evtx_alias(path: &str) -> Option<String> {
         return Some(if elem == "Provider" { format!("Provider_{attr}") } else { attr.to_string() });
     }
     if let Some(elem) = rest.strip_suffix(".#text") {
-        return Some(elem.rsplit('.').next().unwrap_or(elem).to_string());
+        return Some(flat_name(elem.rsplit('.').next().unwrap_or(elem)));
     }
-    Some(rest.rsplit('.').next().unwrap_or(rest).to_string())
+    Some(flat_name(rest.rsplit('.').next().unwrap_or(rest)))
+}
+
+/// EventData names with spaces (Defender's `New Value`) lose them in the
+/// flat EVTX convention (`NewValue`), which is how SigmaHQ rules name them.
+pub fn flat_name(name: &str) -> String {
+    if name.contains(' ') {
+        name.replace(' ', "")
+    } else {
+        name.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -513,6 +554,7 @@ mod tests {
         assert_eq!(evtx_alias("Event.System.TimeCreated.#attributes.SystemTime").as_deref(), Some("SystemTime"));
         assert_eq!(evtx_alias("Event.System.EventID.#text").as_deref(), Some("EventID"));
         assert_eq!(evtx_alias("Event.UserData.LogFileCleared.SubjectUserName").as_deref(), Some("SubjectUserName"));
+        assert_eq!(evtx_alias("Event.EventData.New Value").as_deref(), Some("NewValue"));
         assert_eq!(evtx_alias("Image"), None);
         let i = index(&["Image", "EventID", "Event.EventData.Image"]);
         let mut v = EventView::new();

@@ -528,7 +528,7 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     fn compile_string(&mut self, slot: Slot, s: &SigmaString, cased: bool) -> Result<Pat, RuleError> {
-        let fold = |t: &str| if cased { t.to_string() } else { t.to_lowercase() };
+        let fold = |t: &str| if cased { t.to_string() } else { crate::event::fold_case(t) };
         let parts = &normalize(s.clone()).parts;
         if parts.is_empty() {
             return Ok(Pat::Empty { mode: hit::EXACT });
@@ -592,7 +592,7 @@ impl<'a> RulesetBuilder<'a> {
                 _ => None,
             })
             .max_by_key(|t| t.len())?;
-        let text = if cased { best.clone() } else { best.to_lowercase() };
+        let text = if cased { best.clone() } else { crate::event::fold_case(best) };
         (!text.is_empty()).then(|| self.needle(slot, cased, text))
     }
 }

@@ -156,6 +156,15 @@ impl Default for EventView {
     }
 }
 
+/// Case folding used on both sides of every case-insensitive comparison:
+/// ASCII fast path, per-character Unicode lowercase otherwise (so rule
+/// needles and event values fold identically).
+pub fn fold_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    lower_into(&mut out, s);
+    out
+}
+
 fn lower_into(out: &mut String, s: &str) {
     if s.is_ascii() {
         let start = out.len();

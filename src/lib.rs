@@ -15,6 +15,7 @@
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`report`] | how results are shown (table, JSON) |
+//! | [`output`] | tagged timelines and match lists, written atomically |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
@@ -26,6 +27,7 @@ pub mod eval;
 pub mod event;
 pub mod loader;
 pub mod mapping;
+pub mod output;
 pub mod evtx_xml;
 pub mod report;
 pub mod rule;

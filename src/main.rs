@@ -14,6 +14,7 @@ use sigma_match::compile::CompileOptions;
 use sigma_match::engine::{self, RunOptions};
 use sigma_match::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, Identity};
+use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::report::Report;
 
 /// Exit status: everything ran (rule or line problems are reported).
@@ -95,6 +96,15 @@ struct RunArgs {
     /// How many malformed lines to print in full.
     #[arg(long, default_value_t = 10)]
     max_malformed: usize,
+    /// Write every event as JSONL, matched ones with Timesketch's Sigma attributes (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    tag_out: Option<String>,
+    /// With --tag-out: write only the matched events.
+    #[arg(long, requires = "tag_out")]
+    matched_only: bool,
+    /// Write one JSON line per (event, rule) match (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    matches: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -155,18 +165,33 @@ fn run(cli: RunArgs) -> Result<u8> {
         keep_malformed: cli.max_malformed,
         progress: !cli.quiet && std::io::stderr().is_terminal(),
     };
-    let stats = engine::run(&ruleset, &events, &run_opts, &mut []).context("writing output")?;
+    let spec = OutputSpec { tag_out: cli.tag_out.clone(), matched_only: cli.matched_only, matches: cli.matches.clone() };
+    let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
+    let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks()).context("writing output")?;
     let report = Report::new(&ruleset, &failed, &stats, cli.profile);
-    match cli.format {
-        Format::Json => println!("{}", report.to_json()),
-        Format::Table => print!("{}", report.to_table(!cli.hits_only, 20, if cli.profile { 20 } else { 0 })),
+    let text = match cli.format {
+        Format::Json => format!("{}\n", report.to_json()),
+        Format::Table => report.to_table(!cli.hits_only, 20, if cli.profile { 20 } else { 0 }),
+    };
+    // Outputs on stdout keep it machine-readable: the report goes to stderr.
+    if outputs.uses_stdout() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
     if !stats.input_errors.is_empty() {
         for e in &stats.input_errors {
             eprintln!("sigma-match: error: {e}");
         }
+        for what in outputs.abandon() {
+            eprintln!("sigma-match: error: {what}: an input could not be read completely");
+        }
         return Ok(EXIT_ERROR);
     }
+    if outputs.unedited() > 0 {
+        eprintln!("sigma-match: warning: {} matched lines were not JSON objects and were written untagged", outputs.unedited());
+    }
+    outputs.commit()?;
     if cli.strict && (!failed.is_empty() || stats.malformed > 0) {
         return Ok(EXIT_STRICT);
     }

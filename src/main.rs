@@ -45,7 +45,71 @@ struct Cli {
 
 /// Subcommands besides the default run (`sigma-match RULES EVENTS...`).
 #[derive(Debug, clap::Subcommand)]
-enum Command {}
+enum Command {
+    /// Check rules (syntax, spec metadata, compiles) and summarise; exit 1 if any rule has an error.
+    Verify(VerifyArgs),
+    /// Show how a rule is understood after mapping, and why it did or did not match an event.
+    Explain(ExplainArgs),
+}
+
+/// `sigma-match verify RULES...`
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Rule files or directories (recursive; `deprecated` folders skipped).
+    #[arg(value_name = "RULES", required = true)]
+    rules: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Move each rule file with an error into DIR (keeping its relative path; never overwrites)
+    /// and append the reasons to DIR/debug.log.
+    #[arg(long = "move", value_name = "DIR")]
+    move_to: Option<PathBuf>,
+    /// Also exit with status 1 when there are only warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Only print the summary, not one line per finding.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// `sigma-match explain RULE`
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// A rule file, or a rule id looked up in the -r paths.
+    #[arg(value_name = "RULE")]
+    rule: String,
+    /// Rule files or directories to look the rule id up in. Repeatable.
+    #[arg(short = 'r', long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Evaluate the rule on one event: FILE:LINE (1-based line number).
+    #[arg(long, value_name = "FILE:LINE", conflicts_with = "events")]
+    event: Option<String>,
+    /// Evaluate the rule on every event of FILE and explain the matching ones.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// With --events: how many matching events to explain.
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    /// Also print the rule as a query for another system.
+    #[arg(long, value_enum)]
+    query: Option<QueryKind>,
+    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Fields searched by keyword (field-less) detections; default: every string value.
+    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
+    keyword_fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum QueryKind {
+    /// OpenSearch/Elasticsearch query_string (Lucene syntax), as pasted into Timesketch's search bar.
+    Lucene,
+}
 
 /// The default command: run rules over events and report tag counts.
 #[derive(Debug, clap::Args)]
@@ -107,6 +171,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         None => run(cli.run),
+        Some(Command::Verify(args)) => verify(args),
+        Some(Command::Explain(args)) => explain(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -115,6 +181,42 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+fn placeholders(path: &Option<PathBuf>) -> Result<HashMap<String, Vec<String>>> {
+    Ok(match path {
+        Some(p) => mapping::load_placeholders(p)?,
+        None => HashMap::new(),
+    })
+}
+
+fn verify(args: VerifyArgs) -> Result<u8> {
+    use sigma_match::verify::{self as v, output};
+    let placeholders = placeholders(&args.placeholders)?;
+    // The field mapping rules must compile under: `Identity` until `-c CONFIG` is wired in.
+    let mapping: &dyn mapping::FieldMapping = &Identity;
+    let verified = v::verify_paths(&args.rules, &v::Options { mapping, placeholders: &placeholders });
+    let moved = match &args.move_to {
+        Some(dir) => Some(
+            v::relocate::move_erroring(&verified, &args.rules, dir)
+                .with_context(|| format!("moving rules into {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    match args.format {
+        Format::Json => println!("{}", output::to_json(&verified, moved.as_deref())),
+        Format::Table => {
+            if !args.quiet {
+                print!("{}", output::finding_lines(&verified));
+            }
+            if let Some(m) = &moved {
+                print!("{}", output::moved_lines(m));
+            }
+            print!("{}", output::summary(&verified));
+        }
+    }
+    let warned = verified.findings.iter().any(|f| f.severity == v::Severity::Warning);
+    Ok(if verified.has_errors() || (args.deny_warnings && warned) { EXIT_STRICT } else { EXIT_OK })
 }
 
 fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
@@ -171,4 +273,9 @@ fn run(cli: RunArgs) -> Result<u8> {
         return Ok(EXIT_STRICT);
     }
     Ok(EXIT_OK)
+}
+
+fn explain(args: ExplainArgs) -> Result<u8> {
+    let _ = args;
+    anyhow::bail!("explain: wired in the next commit")
 }

@@ -23,6 +23,7 @@ pub mod compile;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod event;
 pub mod loader;
 pub mod lucene;

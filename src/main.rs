@@ -276,6 +276,59 @@ fn run(cli: RunArgs) -> Result<u8> {
 }
 
 fn explain(args: ExplainArgs) -> Result<u8> {
-    let _ = args;
-    anyhow::bail!("explain: wired in the next commit")
+    use sigma_match::explain as ex;
+    let placeholders = placeholders(&args.placeholders)?;
+    // The field mapping the rule is explained under: `Identity` until `-c CONFIG` is wired in.
+    let mapping: &dyn mapping::FieldMapping = &Identity;
+    let rules = ex::find_rules(&args.rule, &args.rules)?;
+    for (n, rule) in rules.into_iter().enumerate() {
+        if n > 0 {
+            println!();
+        }
+        let lucene = match args.query {
+            Some(QueryKind::Lucene) => Some(sigma_match::lucene::to_query(&rule, mapping, &placeholders)),
+            None => None,
+        };
+        let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: args.keyword_fields.clone() };
+        let rs = ex::compile_one(rule, opts)?;
+        if let Some(spec) = &args.event {
+            let (file, line) = spec
+                .rsplit_once(':')
+                .and_then(|(f, l)| Some((f, l.parse::<usize>().ok().filter(|l| *l > 0)?)))
+                .with_context(|| format!("--event wants FILE:LINE (1-based line), got `{spec}`"))?;
+            let text = ex::read_event_line(std::path::Path::new(file), line)?;
+            let mut m = sigma_match::eval::Matcher::new(&rs);
+            match ex::Outcome::evaluate(&mut m, &text) {
+                Ok(o) => {
+                    println!("event: {file}:{line}");
+                    print!("{}", ex::render(&rs, mapping, Some(&o)));
+                }
+                Err(e) => anyhow::bail!("{file}:{line}: malformed event: {e}"),
+            }
+        } else if let Some(path) = &args.events {
+            let (text, lines, matched, malformed) = ex::explain_events(&rs, mapping, path, args.limit)?;
+            print!("{text}");
+            if matched == 0 {
+                print!("{}", ex::render(&rs, mapping, None));
+            }
+            println!(
+                "{}: {matched} of {lines} events matched ({malformed} malformed){}",
+                path.display(),
+                if matched > args.limit { format!("; first {} explained", args.limit) } else { String::new() }
+            );
+        } else {
+            print!("{}", ex::render(&rs, mapping, None));
+        }
+        match lucene {
+            Some(Ok(q)) => {
+                println!("lucene: {}", q.query);
+                for c in q.caveats {
+                    println!("  caveat: {c}");
+                }
+            }
+            Some(Err(e)) => println!("lucene: not expressible: {e}"),
+            None => {}
+        }
+    }
+    Ok(EXIT_OK)
 }

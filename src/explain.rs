@@ -199,12 +199,30 @@ fn indent(s: &mut String, depth: usize) {
     }
 }
 
+/// A value in YAML single-quote style (`'C:\x'`, `''` for a quote), as
+/// rules write them; control characters escaped; long values cut.
 fn quote(t: &str) -> String {
-    let mut q: String = t.chars().take(120).collect();
-    if q.len() < t.len() {
-        q.push('…');
+    let mut q = String::from("'");
+    for (n, c) in t.chars().enumerate() {
+        if n == 120 {
+            q.push('…');
+            break;
+        }
+        match c {
+            '\'' => q.push_str("''"),
+            c if c.is_control() => q.extend(c.escape_default()),
+            c => q.push(c),
+        }
     }
-    format!("{q:?}")
+    q.push('\'');
+    q
+}
+
+fn raw_value(v: &crate::rule::RawValue) -> String {
+    match v {
+        crate::rule::RawValue::Str(s) => quote(s),
+        other => other.display(),
+    }
 }
 
 impl Renderer<'_, '_, '_> {
@@ -357,7 +375,7 @@ impl Renderer<'_, '_, '_> {
 
     fn item(&self, s: &mut String, item: &DetectionItem, range: std::ops::Range<usize>, depth: usize) {
         indent(s, depth);
-        let values: Vec<String> = item.values.iter().take(5).map(|v| quote(&v.display())).collect();
+        let values: Vec<String> = item.values.iter().take(5).map(raw_value).collect();
         let more = item.values.len().saturating_sub(5);
         let _ = write!(s, "{}: {}", item_key(item), values.join(", "));
         if more > 0 {

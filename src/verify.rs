@@ -145,6 +145,10 @@ pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
         *w = (*w).max(Some(f.severity));
     }
     out.findings.sort_by(|a, b| a.rule.cmp(&b.rule).then(a.pos.cmp(&b.pos)));
+    // Documents of one collection file share their global part: report a
+    // problem at one place of a file once (the rule counts keep each rule).
+    let mut seen = std::collections::HashSet::new();
+    out.findings.retain(|f| seen.insert((f.path.clone(), f.pos.map(|p| (p.line, p.col)), f.message.clone())));
     out
 }
 
@@ -415,14 +419,17 @@ impl<'r> Checker<'r> {
             .iter()
             .flat_map(|s| s.search.items())
             .filter(|i| i.applied.all && i.values.len() < 2)
-            .map(|i| (i.pos, i.field.clone().unwrap_or_else(|| "keywords".into())))
+            .map(|i| {
+                let mods: Vec<&str> = i.modifiers.iter().map(|m| m.name()).collect();
+                (i.pos, format!("{}|{}", i.field.as_deref().unwrap_or(""), mods.join("|")))
+            })
             .collect();
         for (pos, field) in single_all {
             self.push(
                 Some(pos),
                 Severity::Warning,
                 "all-single-value",
-                format!("`{field}|all` with a single value (spec: `all` is for lists; drop it)"),
+                format!("`{field}` with a single value (spec: `all` is for lists; drop it)"),
             );
         }
     }

@@ -506,3 +506,53 @@ pub fn explain_events(
     }
     Ok((out, lines, matched, malformed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::{parse_text, Logsource};
+
+    /// A mapping that fans `Image` out to two fields and adds a logsource
+    /// condition, like Timesketch's config does for Windows rules.
+    struct TwoFields;
+
+    impl FieldMapping for TwoFields {
+        fn map_field(&self, _ls: &Logsource, field: &str) -> Vec<String> {
+            match field {
+                "Image" => vec!["Image".into(), "NewProcessName".into()],
+                f => vec![f.into()],
+            }
+        }
+
+        fn logsource_conditions(&self, ls: &Logsource) -> Vec<Vec<DetectionItem>> {
+            if ls.product.as_deref() != Some("windows") {
+                return Vec::new();
+            }
+            let doc = "title: x\ndetection:\n  s: {data_type: 'windows:evtx:record'}\n  condition: s\n";
+            let Loaded::Rule(r) = parse_text(Path::new("ls.yml"), doc).remove(0) else { unreachable!() };
+            vec![r.detection.searches[0].search.items().into_iter().cloned().collect()]
+        }
+    }
+
+    fn ruleset() -> Ruleset {
+        let text = "title: T\nid: 6f1c1d7e-3b0a-4d8e-9a51-0c7e2f4b9a11\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: whoami\n  keywords: ['mimikatz']\n  condition: sel or keywords\n";
+        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), text).remove(0) else { unreachable!() };
+        let empty = std::collections::HashMap::new();
+        compile_one(*r, CompileOptions { mapping: &TwoFields, placeholders: &empty, keyword_fields: None }).unwrap()
+    }
+
+    #[test]
+    fn mapped_fields_and_logsource_conditions() {
+        insta::assert_snapshot!(render(&ruleset(), &TwoFields, None));
+    }
+
+    #[test]
+    fn outcomes_follow_the_mapped_fields() {
+        let rs = ruleset();
+        let mut m = Matcher::new(&rs);
+        let line = br#"{"data_type": "windows:evtx:record", "NewProcessName": "C:\\x\\CMD.exe", "CommandLine": "whoami /all"}"#;
+        let o = Outcome::evaluate(&mut m, line).unwrap();
+        assert!(o.matched);
+        insta::assert_snapshot!(render(&rs, &TwoFields, Some(&o)));
+    }
+}

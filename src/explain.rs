@@ -12,12 +12,14 @@ use std::fmt::Write as _;
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{hit, CompileOptions, CompiledRule, Item, Pat, Ruleset, RulesetBuilder, Slot};
+use crate::compile::{CompileOptions, CompiledRule, Item, Pat, Ruleset, RulesetBuilder, Slot, hit};
 use crate::error::RuleIssue;
 use crate::eval::Matcher;
 use crate::event::Kind;
 use crate::mapping::FieldMapping;
-use crate::rule::{resolve_of, Condition, DetectionItem, Loaded, OfTarget, Quantifier, Rule, Search};
+use crate::rule::{
+    Condition, DetectionItem, Loaded, OfTarget, Quantifier, Rule, Search, resolve_of,
+};
 
 /// Why a rule cannot be explained.
 #[derive(Debug, thiserror::Error)]
@@ -34,14 +36,25 @@ pub enum ExplainError {
 /// rules whose `id` is `spec` (case-insensitive) under `paths`.
 pub fn find_rules(spec: &str, paths: &[PathBuf]) -> Result<Vec<Rule>, ExplainError> {
     let as_path = Path::new(spec);
-    let loaded = if as_path.is_file() { crate::rule::load_file(as_path) } else { crate::loader::load_paths(paths) };
+    let loaded = if as_path.is_file() {
+        crate::rule::load_file(as_path)
+    } else {
+        crate::loader::load_paths(paths)
+    };
     let mut out = Vec::new();
     for l in loaded {
         match l {
-            Loaded::Rule(r) if as_path.is_file() || r.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(spec)) => {
+            Loaded::Rule(r)
+                if as_path.is_file()
+                    || r.id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(spec)) =>
+            {
                 out.push(*r)
             }
-            Loaded::Failed { issue, .. } if as_path.is_file() => return Err(ExplainError::Rule(issue)),
+            Loaded::Failed { issue, .. } if as_path.is_file() => {
+                return Err(ExplainError::Rule(issue));
+            }
             _ => {}
         }
     }
@@ -60,13 +73,19 @@ pub fn compile_one(rule: Rule, opts: CompileOptions<'_>) -> Result<Ruleset, Expl
 
 /// Reads line `line` (1-based) of `path`.
 pub fn read_event_line(path: &Path, line: usize) -> Result<Vec<u8>, ExplainError> {
-    let err = |message: String| ExplainError::Event { path: path.display().to_string(), message };
+    let err = |message: String| ExplainError::Event {
+        path: path.display().to_string(),
+        message,
+    };
     let f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
     let mut r = std::io::BufReader::new(f);
     let mut buf = Vec::new();
     for n in 1..=line {
         buf.clear();
-        if r.read_until(b'\n', &mut buf).map_err(|e| err(e.to_string()))? == 0 {
+        if r.read_until(b'\n', &mut buf)
+            .map_err(|e| err(e.to_string()))?
+            == 0
+        {
             return Err(err(format!("has only {} lines, no line {line}", n - 1)));
         }
     }
@@ -88,7 +107,9 @@ struct ItemMap<'r> {
 impl ItemMap<'_> {
     /// The compiled items of a detection item (found by position and content).
     fn find(&self, item: &DetectionItem) -> Option<&(&DetectionItem, std::ops::Range<usize>)> {
-        self.ranges.iter().find(|(x, _)| x.pos == item.pos && x.field == item.field && x.values == item.values)
+        self.ranges
+            .iter()
+            .find(|(x, _)| x.pos == item.pos && x.field == item.field && x.values == item.values)
     }
 }
 
@@ -129,27 +150,55 @@ pub struct Outcome<'m, 'r> {
 
 impl<'m, 'r> Outcome<'m, 'r> {
     /// Evaluates rule 0 of the matcher's ruleset on `line`.
-    pub fn evaluate(matcher: &'m mut Matcher<'r>, line: &[u8]) -> Result<Outcome<'m, 'r>, crate::event::EventError> {
+    pub fn evaluate(
+        matcher: &'m mut Matcher<'r>,
+        line: &[u8],
+    ) -> Result<Outcome<'m, 'r>, crate::event::EventError> {
         let matched = matcher.match_line(line)?.contains(&0);
         let items = matcher.item_outcomes(&matcher.ruleset.rules[0]);
-        Ok(Outcome { matcher, items, matched })
+        Ok(Outcome {
+            matcher,
+            items,
+            matched,
+        })
     }
 }
 
 /// Renders rule 0 of `rs`, annotated with `outcome` when given.
-pub fn render(rs: &Ruleset, mapping: &dyn FieldMapping, outcome: Option<&Outcome<'_, '_>>) -> String {
+pub fn render(
+    rs: &Ruleset,
+    mapping: &dyn FieldMapping,
+    outcome: Option<&Outcome<'_, '_>>,
+) -> String {
     let cr = &rs.rules[0];
     let rule = &cr.rule;
     let mut s = String::new();
     let _ = writeln!(s, "rule: {}", rule.title);
     let _ = writeln!(s, "id: {}", rule.id.as_deref().unwrap_or("(none)"));
-    let _ = writeln!(s, "file: {} (document {})", rule.path.display(), rule.document + 1);
+    let _ = writeln!(
+        s,
+        "file: {} (document {})",
+        rule.path.display(),
+        rule.document + 1
+    );
     let ls = &rule.logsource;
-    let ls_text: Vec<String> = [("category", &ls.category), ("product", &ls.product), ("service", &ls.service)]
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
-    let _ = writeln!(s, "logsource: {}", if ls_text.is_empty() { "(none)".into() } else { ls_text.join(" ") });
+    let ls_text: Vec<String> = [
+        ("category", &ls.category),
+        ("product", &ls.product),
+        ("service", &ls.service),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+    .collect();
+    let _ = writeln!(
+        s,
+        "logsource: {}",
+        if ls_text.is_empty() {
+            "(none)".into()
+        } else {
+            ls_text.join(" ")
+        }
+    );
     let _ = writeln!(
         s,
         "status: {}, level: {}",
@@ -166,7 +215,11 @@ pub fn render(rs: &Ruleset, mapping: &dyn FieldMapping, outcome: Option<&Outcome
         return s;
     };
     if !map.logsource.is_empty() {
-        let _ = writeln!(s, "logsource conditions added by the mapping (all must hold):{}", r.mark(r.logsource_ok(&map)));
+        let _ = writeln!(
+            s,
+            "logsource conditions added by the mapping (all must hold):{}",
+            r.mark(r.logsource_ok(&map))
+        );
         for group in &map.logsource {
             let _ = writeln!(s, "  any of:");
             for (item, range) in group {
@@ -174,14 +227,33 @@ pub fn render(rs: &Ruleset, mapping: &dyn FieldMapping, outcome: Option<&Outcome
             }
         }
     }
-    let conds: Vec<&str> = rule.detection.conditions.iter().map(|(c, _)| c.as_str()).collect();
-    let _ = writeln!(s, "condition: {}{}", conds.join(" | or | "), r.mark(r.condition_ok(&rule.detection.condition, &map)));
+    let conds: Vec<&str> = rule
+        .detection
+        .conditions
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .collect();
+    let _ = writeln!(
+        s,
+        "condition: {}{}",
+        conds.join(" | or | "),
+        r.mark(r.condition_ok(&rule.detection.condition, &map))
+    );
     r.condition(&mut s, &rule.detection.condition, &map, 1);
     if let Some(o) = outcome {
-        let computed = r.logsource_ok(&map).unwrap_or(true) && r.condition_ok(&rule.detection.condition, &map).unwrap_or(false);
-        let _ = writeln!(s, "result: {}", if o.matched { "MATCH" } else { "no match" });
+        let computed = r.logsource_ok(&map).unwrap_or(true)
+            && r.condition_ok(&rule.detection.condition, &map)
+                .unwrap_or(false);
+        let _ = writeln!(
+            s,
+            "result: {}",
+            if o.matched { "MATCH" } else { "no match" }
+        );
         if computed != o.matched {
-            let _ = writeln!(s, "note: the annotated tree says {computed}; the engine's result above is authoritative");
+            let _ = writeln!(
+                s,
+                "note: the annotated tree says {computed}; the engine's result above is authoritative"
+            );
         }
     }
     s
@@ -281,9 +353,21 @@ impl Renderer<'_, '_, '_> {
     fn condition_ok(&self, c: &Condition, map: &ItemMap<'_>) -> Option<bool> {
         let searches = &self.cr.rule.detection.searches;
         Some(match c {
-            Condition::Ident(n) => self.search_ok(&searches.iter().find(|s| &s.name == n)?.search, map)?,
-            Condition::And(v) => v.iter().map(|c| self.condition_ok(c, map)).collect::<Option<Vec<_>>>()?.into_iter().all(|b| b),
-            Condition::Or(v) => v.iter().map(|c| self.condition_ok(c, map)).collect::<Option<Vec<_>>>()?.into_iter().any(|b| b),
+            Condition::Ident(n) => {
+                self.search_ok(&searches.iter().find(|s| &s.name == n)?.search, map)?
+            }
+            Condition::And(v) => v
+                .iter()
+                .map(|c| self.condition_ok(c, map))
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .all(|b| b),
+            Condition::Or(v) => v
+                .iter()
+                .map(|c| self.condition_ok(c, map))
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .any(|b| b),
             Condition::Not(c) => !self.condition_ok(c, map)?,
             Condition::Of { quantifier, target } => {
                 let picked = resolve_of(target, searches);
@@ -305,7 +389,13 @@ impl Renderer<'_, '_, '_> {
         match c {
             Condition::Ident(n) => match searches.iter().find(|x| &x.name == n) {
                 Some(ns) => {
-                    let _ = writeln!(s, "search {} (line {}){}", ns.name, ns.pos.line, self.mark(self.search_ok(&ns.search, map)));
+                    let _ = writeln!(
+                        s,
+                        "search {} (line {}){}",
+                        ns.name,
+                        ns.pos.line,
+                        self.mark(self.search_ok(&ns.search, map))
+                    );
                     self.search(s, &ns.search, map, depth + 1);
                 }
                 None => {
@@ -313,7 +403,11 @@ impl Renderer<'_, '_, '_> {
                 }
             },
             Condition::And(v) | Condition::Or(v) => {
-                let op = if matches!(c, Condition::And(_)) { "AND" } else { "OR" };
+                let op = if matches!(c, Condition::And(_)) {
+                    "AND"
+                } else {
+                    "OR"
+                };
                 let _ = writeln!(s, "{op}{}", self.mark(self.condition_ok(c, map)));
                 for x in v {
                     self.condition(s, x, map, depth + 1);
@@ -334,7 +428,12 @@ impl Renderer<'_, '_, '_> {
                 };
                 let _ = writeln!(s, "{q} of {t}{}", self.mark(self.condition_ok(c, map)));
                 for i in resolve_of(target, searches) {
-                    self.condition(s, &Condition::Ident(searches[i].name.clone()), map, depth + 1);
+                    self.condition(
+                        s,
+                        &Condition::Ident(searches[i].name.clone()),
+                        map,
+                        depth + 1,
+                    );
                 }
             }
         }
@@ -361,19 +460,23 @@ impl Renderer<'_, '_, '_> {
                     self.search(s, x, map, depth + 1);
                 }
             }
-            Search::Item(i) => {
-                match map.find(i) {
-                    Some((x, range)) => self.item(s, x, range.clone(), depth),
-                    None => {
-                        indent(s, depth);
-                        let _ = writeln!(s, "{} (not compiled)", item_key(i));
-                    }
+            Search::Item(i) => match map.find(i) {
+                Some((x, range)) => self.item(s, x, range.clone(), depth),
+                None => {
+                    indent(s, depth);
+                    let _ = writeln!(s, "{} (not compiled)", item_key(i));
                 }
-            }
+            },
         }
     }
 
-    fn item(&self, s: &mut String, item: &DetectionItem, range: std::ops::Range<usize>, depth: usize) {
+    fn item(
+        &self,
+        s: &mut String,
+        item: &DetectionItem,
+        range: std::ops::Range<usize>,
+        depth: usize,
+    ) {
         indent(s, depth);
         let values: Vec<String> = item.values.iter().take(5).map(raw_value).collect();
         let more = item.values.len().saturating_sub(5);
@@ -381,14 +484,21 @@ impl Renderer<'_, '_, '_> {
         if more > 0 {
             let _ = write!(s, " (+{more} more)");
         }
-        let _ = writeln!(s, "  (line {}){}", item.pos.line, self.mark(self.range_ok(item, range.clone())));
+        let _ = writeln!(
+            s,
+            "  (line {}){}",
+            item.pos.line,
+            self.mark(self.range_ok(item, range.clone()))
+        );
         for i in range {
             self.compiled_item(s, i, depth + 1);
         }
     }
 
     fn compiled_item(&self, s: &mut String, i: usize, depth: usize) {
-        let Some(item) = self.cr.items.get(i) else { return };
+        let Some(item) = self.cr.items.get(i) else {
+            return;
+        };
         indent(s, depth);
         let target = match item.slot {
             Slot::Field(f) => format!("field {}", self.rs.fields.name(f)),
@@ -401,12 +511,26 @@ impl Renderer<'_, '_, '_> {
         if item.pats.len() == 1 {
             let _ = write!(s, "{}", pats[0]);
         } else {
-            let _ = write!(s, "{join} [{}{}]", pats.join(", "), if more > 0 { format!(", +{more} more") } else { String::new() });
+            let _ = write!(
+                s,
+                "{join} [{}{}]",
+                pats.join(", "),
+                if more > 0 {
+                    format!(", +{more} more")
+                } else {
+                    String::new()
+                }
+            );
         }
         match self.outcome {
             None => s.push('\n'),
             Some(o) => {
-                let _ = writeln!(s, "  => {}; {}", o.items.get(i).copied().unwrap_or(false), self.seen(o, item));
+                let _ = writeln!(
+                    s,
+                    "  => {}; {}",
+                    o.items.get(i).copied().unwrap_or(false),
+                    self.seen(o, item)
+                );
             }
         }
     }
@@ -418,7 +542,13 @@ impl Renderer<'_, '_, '_> {
             Slot::Field(f) => {
                 let vals: Vec<String> = view
                     .values(f)
-                    .map(|v| if v.kind == Kind::Null { "null".into() } else { quote(v.raw) })
+                    .map(|v| {
+                        if v.kind == Kind::Null {
+                            "null".into()
+                        } else {
+                            quote(v.raw)
+                        }
+                    })
                     .collect();
                 format!("seen {}", vals.join(", "))
             }
@@ -443,7 +573,11 @@ impl Renderer<'_, '_, '_> {
                 if !glob.anchored_end {
                     t.push('*');
                 }
-                format!("{kind}{} {}", if *cased { " (cased)" } else { "" }, quote(&t))
+                format!(
+                    "{kind}{} {}",
+                    if *cased { " (cased)" } else { "" },
+                    quote(&t)
+                )
             }
             Pat::Wild { re, .. } | Pat::Regex(re) => format!("{kind} /{}/", re.as_str()),
             Pat::Cidr(n) => format!("{kind} {n}"),
@@ -451,14 +585,23 @@ impl Renderer<'_, '_, '_> {
             Pat::TimePart { part, value } => format!("{kind} {part:?} = {value}"),
             Pat::Exists(b) => format!("{kind} {b}"),
             Pat::Null => "null (absent or null)".into(),
-            Pat::FieldRef { other, starts, ends, cased } => {
+            Pat::FieldRef {
+                other,
+                starts,
+                ends,
+                cased,
+            } => {
                 let how = match (starts, ends) {
                     (false, false) => "equals",
                     (true, false) => "starts with",
                     (false, true) => "ends with",
                     (true, true) => "contains",
                 };
-                format!("{kind}: {how} field {}{}", self.rs.fields.name(*other), if *cased { " (cased)" } else { "" })
+                format!(
+                    "{kind}: {how} field {}{}",
+                    self.rs.fields.name(*other),
+                    if *cased { " (cased)" } else { "" }
+                )
             }
         }
     }
@@ -482,7 +625,10 @@ pub fn explain_events(
     path: &Path,
     limit: usize,
 ) -> Result<(String, usize, usize, usize), ExplainError> {
-    let err = |message: String| ExplainError::Event { path: path.display().to_string(), message };
+    let err = |message: String| ExplainError::Event {
+        path: path.display().to_string(),
+        message,
+    };
     let data = std::fs::read(path).map_err(|e| err(e.to_string()))?;
     let mut m = Matcher::new(rs);
     let (mut lines, mut matched, mut malformed) = (0, 0, 0);
@@ -510,7 +656,7 @@ pub fn explain_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::{parse_text, Logsource};
+    use crate::rule::{Logsource, parse_text};
 
     /// A mapping that fans `Image` out to two fields and adds a logsource
     /// condition, like Timesketch's config does for Windows rules.
@@ -528,17 +674,37 @@ mod tests {
             if ls.product.as_deref() != Some("windows") {
                 return Vec::new();
             }
-            let doc = "title: x\ndetection:\n  s: {data_type: 'windows:evtx:record'}\n  condition: s\n";
-            let Loaded::Rule(r) = parse_text(Path::new("ls.yml"), doc).remove(0) else { unreachable!() };
-            vec![r.detection.searches[0].search.items().into_iter().cloned().collect()]
+            let doc =
+                "title: x\ndetection:\n  s: {data_type: 'windows:evtx:record'}\n  condition: s\n";
+            let Loaded::Rule(r) = parse_text(Path::new("ls.yml"), doc).remove(0) else {
+                unreachable!()
+            };
+            vec![
+                r.detection.searches[0]
+                    .search
+                    .items()
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+            ]
         }
     }
 
     fn ruleset() -> Ruleset {
         let text = "title: T\nid: 6f1c1d7e-3b0a-4d8e-9a51-0c7e2f4b9a11\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: whoami\n  keywords: ['mimikatz']\n  condition: sel or keywords\n";
-        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), text).remove(0) else { unreachable!() };
+        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), text).remove(0) else {
+            unreachable!()
+        };
         let empty = std::collections::HashMap::new();
-        compile_one(*r, CompileOptions { mapping: &TwoFields, placeholders: &empty, keyword_fields: None }).unwrap()
+        compile_one(
+            *r,
+            CompileOptions {
+                mapping: &TwoFields,
+                placeholders: &empty,
+                keyword_fields: None,
+            },
+        )
+        .unwrap()
     }
 
     #[test]

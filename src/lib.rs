@@ -15,6 +15,9 @@
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`report`] | how results are shown (table, JSON) |
+//! | [`verify`] | checking rules before a run: findings, summary, `--move` |
+//! | [`explain`] | one rule after mapping, annotated with an event's outcomes |
+//! | [`lucene`] | a rule as an OpenSearch `query_string` |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.

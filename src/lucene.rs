@@ -17,7 +17,9 @@ use std::collections::HashMap;
 
 use crate::mapping::FieldMapping;
 use crate::rule::value::{CmpOp, Part, TimePart};
-use crate::rule::{resolve_of, Condition, DetectionItem, Logsource, Pattern, Quantifier, Rule, Search, SigmaString};
+use crate::rule::{
+    Condition, DetectionItem, Logsource, Pattern, Quantifier, Rule, Search, SigmaString, resolve_of,
+};
 
 /// A query and what it does not reproduce exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,11 @@ pub enum LuceneError {
 #[derive(Debug, Clone, PartialEq)]
 enum Q {
     /// Values on one field (or unfielded when `None`): `f:v`, `f:(a OR b)`.
-    Vals { field: Option<String>, vals: Vec<String>, all: bool },
+    Vals {
+        field: Option<String>,
+        vals: Vec<String>,
+        all: bool,
+    },
     /// A complete clause such as `_exists_:f`.
     Raw(String),
     And(Vec<Q>),
@@ -57,19 +63,33 @@ pub fn to_query(
     mapping: &dyn FieldMapping,
     placeholders: &HashMap<String, Vec<String>>,
 ) -> Result<LuceneQuery, LuceneError> {
-    let mut t = Translator { ls: &rule.logsource, mapping, placeholders, caveats: Vec::new() };
+    let mut t = Translator {
+        ls: &rule.logsource,
+        mapping,
+        placeholders,
+        caveats: Vec::new(),
+    };
     let mut parts = Vec::new();
     for group in mapping.logsource_conditions(&rule.logsource) {
-        let alts = group.iter().map(|i| t.item(i)).collect::<Result<Vec<_>, _>>()?;
+        let alts = group
+            .iter()
+            .map(|i| t.item(i))
+            .collect::<Result<Vec<_>, _>>()?;
         parts.push(Q::Or(alts));
     }
     let det = &rule.detection;
-    let searches = det.searches.iter().map(|s| t.search(&s.search)).collect::<Result<Vec<_>, _>>()?;
+    let searches = det
+        .searches
+        .iter()
+        .map(|s| t.search(&s.search))
+        .collect::<Result<Vec<_>, _>>()?;
     parts.push(t.condition(&det.condition, rule, &searches, true)?);
     let root = simplify(Q::And(parts));
     let query = match &root {
         Q::And(_) | Q::Or(_) => render(&root),
-        Q::Vals { vals, .. } if vals.len() > 1 && matches!(root, Q::Vals { field: None, .. }) => render(&root),
+        Q::Vals { vals, .. } if vals.len() > 1 && matches!(root, Q::Vals { field: None, .. }) => {
+            render(&root)
+        }
         _ => format!("({})", render(&root)),
     };
     let mut caveats = t.caveats;
@@ -91,16 +111,36 @@ impl Translator<'_> {
         }
     }
 
-    fn condition(&mut self, c: &Condition, rule: &Rule, searches: &[Q], root: bool) -> Result<Q, LuceneError> {
-        let group = |q: &Q| if root { q.clone() } else { Q::Group(Box::new(q.clone())) };
+    fn condition(
+        &mut self,
+        c: &Condition,
+        rule: &Rule,
+        searches: &[Q],
+        root: bool,
+    ) -> Result<Q, LuceneError> {
+        let group = |q: &Q| {
+            if root {
+                q.clone()
+            } else {
+                Q::Group(Box::new(q.clone()))
+            }
+        };
         Ok(match c {
             Condition::Ident(name) => {
                 let i = rule.detection.searches.iter().position(|s| &s.name == name);
                 // The loader rejects unknown identifiers; an empty OR never matches.
                 i.map(|i| group(&searches[i])).unwrap_or(Q::Or(Vec::new()))
             }
-            Condition::And(v) => Q::And(v.iter().map(|c| self.condition(c, rule, searches, false)).collect::<Result<_, _>>()?),
-            Condition::Or(v) => Q::Or(v.iter().map(|c| self.condition(c, rule, searches, false)).collect::<Result<_, _>>()?),
+            Condition::And(v) => Q::And(
+                v.iter()
+                    .map(|c| self.condition(c, rule, searches, false))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Condition::Or(v) => Q::Or(
+                v.iter()
+                    .map(|c| self.condition(c, rule, searches, false))
+                    .collect::<Result<_, _>>()?,
+            ),
             Condition::Not(c) => Q::Not(Box::new(self.condition(c, rule, searches, false)?)),
             Condition::Of { quantifier, target } => {
                 let picked: Vec<Q> = resolve_of(target, &rule.detection.searches)
@@ -110,7 +150,9 @@ impl Translator<'_> {
                 match quantifier {
                     Quantifier::All => Q::And(picked),
                     Quantifier::AtLeast(1) => Q::Or(picked),
-                    Quantifier::AtLeast(n) => Q::Or(combinations(&picked, *n)?.into_iter().map(Q::And).collect()),
+                    Quantifier::AtLeast(n) => {
+                        Q::Or(combinations(&picked, *n)?.into_iter().map(Q::And).collect())
+                    }
                 }
             }
         })
@@ -118,7 +160,12 @@ impl Translator<'_> {
 
     fn search(&mut self, s: &Search) -> Result<Q, LuceneError> {
         Ok(match s {
-            Search::AllOf(items) => Q::And(items.iter().map(|i| self.item(i)).collect::<Result<_, _>>()?),
+            Search::AllOf(items) => Q::And(
+                items
+                    .iter()
+                    .map(|i| self.item(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             Search::AnyOf(v) => Q::Or(v.iter().map(|s| self.search(s)).collect::<Result<_, _>>()?),
             Search::Item(i) => self.item(i)?,
         })
@@ -127,7 +174,12 @@ impl Translator<'_> {
     fn item(&mut self, item: &DetectionItem) -> Result<Q, LuceneError> {
         let fields: Vec<Option<String>> = match &item.field {
             None => vec![None],
-            Some(f) => self.mapping.map_field(self.ls, f).into_iter().map(Some).collect(),
+            Some(f) => self
+                .mapping
+                .map_field(self.ls, f)
+                .into_iter()
+                .map(Some)
+                .collect(),
         };
         let mut alts = Vec::new();
         for field in fields {
@@ -144,21 +196,32 @@ impl Translator<'_> {
             let all = item.applied.all;
             let mut parts = Vec::new();
             if !vals.is_empty() {
-                parts.push(Q::Vals { field: field.clone(), vals, all });
+                parts.push(Q::Vals {
+                    field: field.clone(),
+                    vals,
+                    all,
+                });
             }
             parts.extend(others);
             alts.push(if all { Q::And(parts) } else { Q::Or(parts) });
         }
         let q = Q::Or(alts);
-        Ok(if item.applied.negated { Q::Not(Box::new(q)) } else { q })
+        Ok(if item.applied.negated {
+            Q::Not(Box::new(q))
+        } else {
+            q
+        })
     }
 
     fn pattern(&mut self, field: Option<&str>, p: &Pattern) -> Result<Vec<Clause>, LuceneError> {
-        let exists = |f: Option<&str>| Q::Raw(format!("_exists_:{}", escape_term(f.unwrap_or("*"))));
+        let exists =
+            |f: Option<&str>| Q::Raw(format!("_exists_:{}", escape_term(f.unwrap_or("*"))));
         Ok(match p {
             Pattern::Str { s, cased } => {
                 if *cased {
-                    self.caveat("`cased`: query_string phrases on analysed fields ignore case".into());
+                    self.caveat(
+                        "`cased`: query_string phrases on analysed fields ignore case".into(),
+                    );
                 }
                 let mut out = Vec::new();
                 for s in expand(s, self.placeholders)? {
@@ -172,7 +235,10 @@ impl Translator<'_> {
                 }
                 let (re, problems) = lucene_regexp(regex);
                 if !problems.is_empty() {
-                    self.caveat(format!("regex `{regex}` uses syntax Lucene's regexp lacks: {}", problems.join(", ")));
+                    self.caveat(format!(
+                        "regex `{regex}` uses syntax Lucene's regexp lacks: {}",
+                        problems.join(", ")
+                    ));
                 }
                 vec![Clause::Val(format!("/{re}/"))]
             }
@@ -193,13 +259,17 @@ impl Translator<'_> {
                     TimePart::Month => format!("[0-9]{{4}}-{value:02}-.*"),
                     TimePart::Day => format!("[0-9]{{4}}-[0-9]{{2}}-{value:02}.*"),
                     TimePart::Hour => format!("[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ]{value:02}:.*"),
-                    TimePart::Minute => format!("[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:{value:02}.*"),
+                    TimePart::Minute => {
+                        format!("[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:{value:02}.*")
+                    }
                     TimePart::Week => return Err(LuceneError::Untranslatable("week")),
                 };
                 vec![Clause::Val(format!("/{re}/"))]
             }
             Pattern::Exists(true) => vec![Clause::Full(exists(field))],
-            Pattern::Exists(false) | Pattern::Null => vec![Clause::Full(Q::Not(Box::new(exists(field))))],
+            Pattern::Exists(false) | Pattern::Null => {
+                vec![Clause::Full(Q::Not(Box::new(exists(field))))]
+            }
             Pattern::FieldRef { .. } => return Err(LuceneError::Untranslatable("fieldref")),
         })
     }
@@ -248,11 +318,16 @@ enum Clause {
 }
 
 /// `%placeholder%` expansion into alternatives.
-fn expand(s: &SigmaString, placeholders: &HashMap<String, Vec<String>>) -> Result<Vec<SigmaString>, LuceneError> {
+fn expand(
+    s: &SigmaString,
+    placeholders: &HashMap<String, Vec<String>>,
+) -> Result<Vec<SigmaString>, LuceneError> {
     let mut out = vec![SigmaString::default()];
     for p in &s.parts {
         if let Part::Placeholder(name) = p {
-            let vals = placeholders.get(name).ok_or_else(|| LuceneError::Placeholder(name.clone()))?;
+            let vals = placeholders
+                .get(name)
+                .ok_or_else(|| LuceneError::Placeholder(name.clone()))?;
             out = out
                 .iter()
                 .flat_map(|o| {
@@ -295,7 +370,9 @@ fn combinations(items: &[Q], n: usize) -> Result<Vec<Vec<Q>>, LuceneError> {
             return Err(LuceneError::TooManyCombinations(n, items.len()));
         }
         out.push(idx.iter().map(|&i| items[i].clone()).collect());
-        let Some(k) = (0..n).rev().find(|&k| idx[k] < items.len() - n + k) else { return Ok(out) };
+        let Some(k) = (0..n).rev().find(|&k| idx[k] < items.len() - n + k) else {
+            return Ok(out);
+        };
         idx[k] += 1;
         for j in k + 1..n {
             idx[j] = idx[j - 1] + 1;
@@ -384,7 +461,9 @@ fn lucene_regexp(re: &str) -> (String, Vec<&'static str>) {
 /// of one field into `field:(a OR b)`.
 fn simplify(q: Q) -> Q {
     match q {
-        Q::And(v) | Q::Or(v) if v.len() == 1 => simplify(v.into_iter().next().unwrap_or(Q::Or(Vec::new()))),
+        Q::And(v) | Q::Or(v) if v.len() == 1 => {
+            simplify(v.into_iter().next().unwrap_or(Q::Or(Vec::new())))
+        }
         Q::And(v) => {
             let mut out = Vec::new();
             for x in v.into_iter().map(simplify) {
@@ -393,7 +472,11 @@ fn simplify(q: Q) -> Q {
                     x => out.push(x),
                 }
             }
-            if out.len() == 1 { out.pop().unwrap_or(Q::And(Vec::new())) } else { Q::And(out) }
+            if out.len() == 1 {
+                out.pop().unwrap_or(Q::And(Vec::new()))
+            } else {
+                Q::And(out)
+            }
         }
         Q::Or(v) => {
             let mut out: Vec<Q> = Vec::new();
@@ -418,7 +501,11 @@ fn simplify(q: Q) -> Q {
                     out.push(x);
                 }
             }
-            if out.len() == 1 { out.pop().unwrap_or(Q::Or(Vec::new())) } else { Q::Or(out) }
+            if out.len() == 1 {
+                out.pop().unwrap_or(Q::Or(Vec::new()))
+            } else {
+                Q::Or(out)
+            }
         }
         Q::Not(x) => Q::Not(Box::new(simplify(*x))),
         Q::Group(x) => match simplify(*x) {
@@ -446,8 +533,14 @@ fn render(q: &Q) -> String {
         Q::And(v) if v.is_empty() => "*:*".into(),
         // An empty OR matches nothing.
         Q::Or(v) if v.is_empty() => "(NOT *:*)".into(),
-        Q::And(v) => format!("({})", v.iter().map(render).collect::<Vec<_>>().join(" AND ")),
-        Q::Or(v) => format!("({})", v.iter().map(render).collect::<Vec<_>>().join(" OR ")),
+        Q::And(v) => format!(
+            "({})",
+            v.iter().map(render).collect::<Vec<_>>().join(" AND ")
+        ),
+        Q::Or(v) => format!(
+            "({})",
+            v.iter().map(render).collect::<Vec<_>>().join(" OR ")
+        ),
         Q::Not(x) => format!("NOT {}", render(x)),
         Q::Group(x) => render(x),
     }
@@ -457,7 +550,7 @@ fn render(q: &Q) -> String {
 mod tests {
     use super::*;
     use crate::mapping::Identity;
-    use crate::rule::{parse_text, Loaded};
+    use crate::rule::{Loaded, parse_text};
     use std::path::Path;
 
     /// The parts of Timesketch's `data/sigma_config.yaml` (copied in
@@ -477,15 +570,31 @@ mod tests {
 
         fn logsource_conditions(&self, ls: &Logsource) -> Vec<Vec<DetectionItem>> {
             let cond = |field: &str, values: &[&str]| {
-                let text = format!("x:\n  {field}: [{}]\n", values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", "));
+                let text = format!(
+                    "x:\n  {field}: [{}]\n",
+                    values
+                        .iter()
+                        .map(|v| format!("'{v}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 let doc = crate::yaml::load_documents(&text).unwrap().remove(0);
                 let (k, v) = &doc.entries()[0].1.entries()[0];
                 let values: Vec<crate::rule::RawValue> = match &v.value {
-                    crate::yaml::Value::Seq(items) => items.iter().map(|i| crate::rule::RawValue::Str(i.scalar_text().unwrap())).collect(),
+                    crate::yaml::Value::Seq(items) => items
+                        .iter()
+                        .map(|i| crate::rule::RawValue::Str(i.scalar_text().unwrap()))
+                        .collect(),
                     _ => unreachable!(),
                 };
                 let applied = crate::rule::value::apply_modifiers(true, &[], &values).unwrap();
-                vec![DetectionItem { field: k.scalar_text(), modifiers: vec![], values, applied, pos: k.pos }]
+                vec![DetectionItem {
+                    field: k.scalar_text(),
+                    modifiers: vec![],
+                    values,
+                    applied,
+                    pos: k.pos,
+                }]
             };
             let is = |a: &Option<String>, b: &str| a.as_deref() == Some(b);
             let mut out = Vec::new();
@@ -493,10 +602,24 @@ mod tests {
                 out.push(cond("data_type", &["windows:evtx:record"]));
             }
             if is(&ls.service, "security") {
-                out.push(cond("source_name", &["Microsoft-Windows-Security-Auditing", "Microsoft-Windows-Eventlog"]));
+                out.push(cond(
+                    "source_name",
+                    &[
+                        "Microsoft-Windows-Security-Auditing",
+                        "Microsoft-Windows-Eventlog",
+                    ],
+                ));
             }
             if is(&ls.service, "shell") {
-                out.push(cond("data_type", &["shell:zsh:history", "bash:history:command", "apt:history:line", "selinux:line"]));
+                out.push(cond(
+                    "data_type",
+                    &[
+                        "shell:zsh:history",
+                        "bash:history:command",
+                        "apt:history:line",
+                        "selinux:line",
+                    ],
+                ));
             }
             if is(&ls.category, "process_access") && is(&ls.product, "windows") {
                 out.push(cond("EventID", &["10"]));
@@ -527,9 +650,15 @@ mod tests {
     #[test]
     fn timesketch_whitespace_keywords() {
         let rule = "title: W\ndetection:\n    keywords:\n        - 'Whitespace at'\n        - ' beginning '\n        - ' and extra text '\n    condition: keywords\n";
-        assert_eq!(q(rule, &TimesketchLike), r#"("Whitespace at" OR " beginning " OR " and extra text ")"#);
+        assert_eq!(
+            q(rule, &TimesketchLike),
+            r#"("Whitespace at" OR " beginning " OR " and extra text ")"#
+        );
         let rule3 = "title: L\nlogsource:\n    product: windows\ndetection:\n    keywords:\n        - ' lorem '\n    condition: keywords\n";
-        assert_eq!(q(rule3, &TimesketchLike), r#"(data_type:"windows:evtx:record" AND " lorem ")"#);
+        assert_eq!(
+            q(rule3, &TimesketchLike),
+            r#"(data_type:"windows:evtx:record" AND " lorem ")"#
+        );
     }
 
     #[test]
@@ -546,8 +675,16 @@ mod tests {
         let rule = "title: M\nlogsource:\n    category: process_access\n    product: windows\ndetection:\n    selection:\n        TargetImage|endswith: '\\foobar.exe'\n        GrantedAccess|endswith: '10'\n    filter1:\n        SourceImage: 'C:\\WINDOWS\\system32\\foo.exe'\n    condition: selection and not 1 of filter*\n";
         let got = q(rule, &TimesketchLike);
         // Timesketch asserts this substring.
-        assert!(got.contains(r#"event_identifier:"10" AND (xml_string:"\\foobar.exe" AND xml_string:"10""#), "{got}");
-        assert!(got.ends_with(r#"AND NOT xml_string:"C:\\WINDOWS\\system32\\foo.exe")"#), "{got}");
+        assert!(
+            got.contains(
+                r#"event_identifier:"10" AND (xml_string:"\\foobar.exe" AND xml_string:"10""#
+            ),
+            "{got}"
+        );
+        assert!(
+            got.ends_with(r#"AND NOT xml_string:"C:\\WINDOWS\\system32\\foo.exe")"#),
+            "{got}"
+        );
     }
 
     #[test]
@@ -561,19 +698,37 @@ mod tests {
     #[test]
     fn escaping_and_typed_values() {
         let rule = |sel: &str| format!("title: E\ndetection:\n  sel:\n{sel}\n  condition: sel\n");
-        assert_eq!(q(&rule("    a: 'say \"hi\" \\\\ now'"), &Identity), r#"(a:"say \"hi\" \\ now")"#);
-        assert_eq!(q(&rule("    'my field': 'C:\\Users\\\\*\\x y.exe'"), &Identity), r#"(my\ field:C\:\\Users\\*\\x\ y.exe)"#);
+        assert_eq!(
+            q(&rule("    a: 'say \"hi\" \\\\ now'"), &Identity),
+            r#"(a:"say \"hi\" \\ now")"#
+        );
+        assert_eq!(
+            q(
+                &rule("    'my field': 'C:\\Users\\\\*\\x y.exe'"),
+                &Identity
+            ),
+            r#"(my\ field:C\:\\Users\\*\\x\ y.exe)"#
+        );
         assert_eq!(q(&rule("    a: 'a?c'"), &Identity), "(a:a?c)");
         assert_eq!(q(&rule("    a: '*'"), &Identity), "(_exists_:a)");
         assert_eq!(q(&rule("    a: null"), &Identity), "(NOT _exists_:a)");
         assert_eq!(q(&rule("    a|exists: true"), &Identity), "(_exists_:a)");
-        assert_eq!(q(&rule("    a|cidr: 10.0.0.0/8"), &Identity), r#"(a:"10.0.0.0/8")"#);
+        assert_eq!(
+            q(&rule("    a|cidr: 10.0.0.0/8"), &Identity),
+            r#"(a:"10.0.0.0/8")"#
+        );
         assert_eq!(q(&rule("    a|gte: 5"), &Identity), "(a:>=5)");
         assert_eq!(q(&rule("    a|re: 'x/y'"), &Identity), r"(a:/.*(x\/y).*/)");
         assert_eq!(q(&rule("    a|re: '^ab$'"), &Identity), "(a:/ab/)");
-        assert_eq!(q(&rule("    a|contains|all: [x, y]"), &Identity), r#"(a:("x" AND "y"))"#);
+        assert_eq!(
+            q(&rule("    a|contains|all: [x, y]"), &Identity),
+            r#"(a:("x" AND "y"))"#
+        );
         assert_eq!(q(&rule("    a|neq: x"), &Identity), r#"(NOT a:"x")"#);
-        assert_eq!(q(&rule("    a|hour: 7"), &Identity), "(a:/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]07:.*/)");
+        assert_eq!(
+            q(&rule("    a|hour: 7"), &Identity),
+            "(a:/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]07:.*/)"
+        );
     }
 
     #[test]
@@ -584,10 +739,23 @@ mod tests {
             r#"((a:"1" AND b:"2") OR (a:"1" AND c:"3") OR (b:"2" AND c:"3"))"#
         );
         let fr = "title: F\ndetection:\n  s: {a|fieldref: b}\n  condition: s\n";
-        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), fr).remove(0) else { panic!() };
-        assert_eq!(to_query(&r, &Identity, &HashMap::new()), Err(LuceneError::Untranslatable("fieldref")));
+        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), fr).remove(0) else {
+            panic!()
+        };
+        assert_eq!(
+            to_query(&r, &Identity, &HashMap::new()),
+            Err(LuceneError::Untranslatable("fieldref"))
+        );
         let re = "title: R\ndetection:\n  s: {a|re|i: '\\d+'}\n  condition: s\n";
-        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), re).remove(0) else { panic!() };
-        assert_eq!(to_query(&r, &Identity, &HashMap::new()).unwrap().caveats.len(), 2);
+        let Loaded::Rule(r) = parse_text(Path::new("t.yml"), re).remove(0) else {
+            panic!()
+        };
+        assert_eq!(
+            to_query(&r, &Identity, &HashMap::new())
+                .unwrap()
+                .caveats
+                .len(),
+            2
+        );
     }
 }

@@ -285,10 +285,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         if n > 0 {
             println!();
         }
-        let lucene = match args.query {
-            Some(QueryKind::Lucene) => Some(sigma_match::lucene::to_query(&rule, mapping, &placeholders)),
-            None => None,
-        };
+        let lucene = args.query.map(|QueryKind::Lucene| sigma_match::lucene::to_query(&rule, mapping, &placeholders));
         let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: args.keyword_fields.clone() };
         let rs = ex::compile_one(rule, opts)?;
         if let Some(spec) = &args.event {

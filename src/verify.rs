@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::compile::{CompileOptions, RulesetBuilder};
 use crate::error::RuleError;
 use crate::mapping::FieldMapping;
-use crate::rule::{condition, Condition, Loaded, OfTarget, Rule};
+use crate::rule::{Condition, Loaded, OfTarget, Rule, condition};
 use crate::yaml::{Node, Pos, Value};
 
 /// How bad a finding is: errors make the rule unusable (and `verify` exit
@@ -93,7 +93,10 @@ impl Verified {
 
     /// Rule documents whose worst finding has `severity`.
     pub fn with(&self, severity: Severity) -> usize {
-        self.rules.iter().filter(|r| r.worst == Some(severity)).count()
+        self.rules
+            .iter()
+            .filter(|r| r.worst == Some(severity))
+            .count()
     }
 
     pub fn has_errors(&self) -> bool {
@@ -132,7 +135,10 @@ pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
         .enumerate()
         .map(|(i, l)| check_loaded(i, l, opts))
         .collect();
-    let mut out = Verified { files: files.len(), ..Verified::default() };
+    let mut out = Verified {
+        files: files.len(),
+        ..Verified::default()
+    };
     for (unit, findings) in per_unit {
         out.rules.push(unit);
         out.findings.extend(findings);
@@ -144,11 +150,18 @@ pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
         let w = &mut out.rules[f.rule].worst;
         *w = (*w).max(Some(f.severity));
     }
-    out.findings.sort_by(|a, b| a.rule.cmp(&b.rule).then(a.pos.cmp(&b.pos)));
+    out.findings
+        .sort_by(|a, b| a.rule.cmp(&b.rule).then(a.pos.cmp(&b.pos)));
     // Documents of one collection file share their global part: report a
     // problem at one place of a file once (the rule counts keep each rule).
     let mut seen = std::collections::HashSet::new();
-    out.findings.retain(|f| seen.insert((f.path.clone(), f.pos.map(|p| (p.line, p.col)), f.message.clone())));
+    out.findings.retain(|f| {
+        seen.insert((
+            f.path.clone(),
+            f.pos.map(|p| (p.line, p.col)),
+            f.message.clone(),
+        ))
+    });
     out
 }
 
@@ -156,7 +169,11 @@ pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
 fn check_loaded(i: usize, l: Loaded, opts: &Options<'_>) -> (RuleUnit, Vec<Finding>) {
     match l {
         Loaded::Failed { issue, title, id } => {
-            let severity = if issue.error.is_unsupported() { Severity::Warning } else { Severity::Error };
+            let severity = if issue.error.is_unsupported() {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
             let finding = Finding {
                 path: issue.path.clone(),
                 rule: i,
@@ -165,15 +182,36 @@ fn check_loaded(i: usize, l: Loaded, opts: &Options<'_>) -> (RuleUnit, Vec<Findi
                 category: issue.error.category(),
                 message: issue.error.to_string(),
             };
-            (RuleUnit { path: issue.path, title, id, worst: None }, vec![finding])
+            (
+                RuleUnit {
+                    path: issue.path,
+                    title,
+                    id,
+                    worst: None,
+                },
+                vec![finding],
+            )
         }
         Loaded::Rule(rule) => {
-            let mut c = Checker { rule: &rule, unit: i, out: Vec::new() };
+            let mut c = Checker {
+                rule: &rule,
+                unit: i,
+                out: Vec::new(),
+            };
             c.metadata();
             c.detection();
-            let unit = RuleUnit { path: rule.path.clone(), title: Some(rule.title.clone()), id: rule.id.clone(), worst: None };
+            let unit = RuleUnit {
+                path: rule.path.clone(),
+                title: Some(rule.title.clone()),
+                id: rule.id.clone(),
+                worst: None,
+            };
             let mut findings = c.out;
-            let compile = CompileOptions { mapping: opts.mapping, placeholders: opts.placeholders, keyword_fields: None };
+            let compile = CompileOptions {
+                mapping: opts.mapping,
+                placeholders: opts.placeholders,
+                keyword_fields: None,
+            };
             if let Err(issue) = RulesetBuilder::new(compile).add(*rule) {
                 findings.push(Finding {
                     path: issue.path,
@@ -190,7 +228,13 @@ fn check_loaded(i: usize, l: Loaded, opts: &Options<'_>) -> (RuleUnit, Vec<Findi
 }
 
 /// Statuses of the Sigma specification v2.1 ("Status").
-pub const STATUSES: [&str; 5] = ["stable", "test", "experimental", "deprecated", "unsupported"];
+pub const STATUSES: [&str; 5] = [
+    "stable",
+    "test",
+    "experimental",
+    "deprecated",
+    "unsupported",
+];
 /// Levels of the Sigma specification v2.1 ("Level").
 pub const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
 /// Relation types of `related` (spec v2.1, "Related").
@@ -213,8 +257,14 @@ fn is_iso_date(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<u32>().ok());
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -230,19 +280,35 @@ fn is_iso_date(s: &str) -> bool {
 /// separated by a dot, made of `a-z 0-9 _ - .` (pySigma's tag validator).
 fn tag_problem(tag: &str) -> Option<String> {
     let Some((ns, name)) = tag.split_once('.') else {
-        return Some(format!("tag `{tag}` has no namespace (expected `namespace.name`)"));
+        return Some(format!(
+            "tag `{tag}` has no namespace (expected `namespace.name`)"
+        ));
     };
     let ok = |s: &str, dots: bool| {
-        !s.is_empty() && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || (dots && c == b'.'))
+        !s.is_empty()
+            && s.bytes().all(|c| {
+                c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || c == b'_'
+                    || c == b'-'
+                    || (dots && c == b'.')
+            })
     };
     if !ok(ns, false) || !ok(name, true) {
-        return Some(format!("tag `{tag}` is not lower-case `namespace.name` of a-z, 0-9, `_`, `-`, `.`"));
+        return Some(format!(
+            "tag `{tag}` is not lower-case `namespace.name` of a-z, 0-9, `_`, `-`, `.`"
+        ));
     }
     if ns == "attack" {
         let t = name.as_bytes();
         let technique = t.len() >= 5 && t[0] == b't' && t[1..5].iter().all(u8::is_ascii_digit);
-        if technique && !(t.len() == 5 || (t.len() == 9 && t[5] == b'.' && t[6..].iter().all(u8::is_ascii_digit))) {
-            return Some(format!("ATT&CK tag `{tag}` is not `attack.tNNNN` or `attack.tNNNN.NNN`"));
+        if technique
+            && !(t.len() == 5
+                || (t.len() == 9 && t[5] == b'.' && t[6..].iter().all(u8::is_ascii_digit)))
+        {
+            return Some(format!(
+                "ATT&CK tag `{tag}` is not `attack.tNNNN` or `attack.tNNNN.NNN`"
+            ));
         }
     }
     None
@@ -255,12 +321,29 @@ struct Checker<'r> {
 }
 
 impl<'r> Checker<'r> {
-    fn push(&mut self, pos: Option<Pos>, severity: Severity, category: &'static str, message: String) {
-        self.out.push(Finding { path: self.rule.path.clone(), rule: self.unit, pos, severity, category, message });
+    fn push(
+        &mut self,
+        pos: Option<Pos>,
+        severity: Severity,
+        category: &'static str,
+        message: String,
+    ) {
+        self.out.push(Finding {
+            path: self.rule.path.clone(),
+            rule: self.unit,
+            pos,
+            severity,
+            category,
+            message,
+        });
     }
 
     fn wrong_type(&mut self, key: &str, node: &Node, expected: &'static str) {
-        let e = RuleError::WrongType { key: key.into(), expected, found: node.kind() };
+        let e = RuleError::WrongType {
+            key: key.into(),
+            expected,
+            found: node.kind(),
+        };
         self.push(Some(node.pos), Severity::Error, e.category(), e.to_string());
     }
 
@@ -276,7 +359,9 @@ impl<'r> Checker<'r> {
 
     fn string_list_key(&mut self, key: &str, single_ok: bool) -> Vec<&'r Node> {
         let rule: &'r Rule = self.rule;
-        let Some(node) = rule.raw.get(key) else { return Vec::new() };
+        let Some(node) = rule.raw.get(key) else {
+            return Vec::new();
+        };
         match &node.value {
             Value::Seq(items) => {
                 let mut out = Vec::new();
@@ -303,11 +388,21 @@ impl<'r> Checker<'r> {
             let n = t.as_str().map_or(0, |s| s.chars().count());
             if n > 256 {
                 let pos = t.pos;
-                self.push(Some(pos), Severity::Warning, "title-length", format!("title is {n} characters (spec: at most 256)"));
+                self.push(
+                    Some(pos),
+                    Severity::Warning,
+                    "title-length",
+                    format!("title is {n} characters (spec: at most 256)"),
+                );
             }
         }
         match raw.get("id") {
-            None => self.push(None, Severity::Warning, "missing-id", "no `id` (spec: a UUID is recommended so the rule can be referenced)".into()),
+            None => self.push(
+                None,
+                Severity::Warning,
+                "missing-id",
+                "no `id` (spec: a UUID is recommended so the rule can be referenced)".into(),
+            ),
             Some(n) => match n.as_str() {
                 Some(s) if is_uuid(s) => {}
                 Some(s) => {
@@ -319,7 +414,12 @@ impl<'r> Checker<'r> {
         }
         if raw.get("logsource").is_none() {
             let e = RuleError::MissingKey("logsource");
-            self.push(None, Severity::Error, e.category(), format!("{e} (spec: required)"));
+            self.push(
+                None,
+                Severity::Error,
+                e.category(),
+                format!("{e} (spec: required)"),
+            );
         }
         self.enum_key("status", &STATUSES);
         self.enum_key("level", &LEVELS);
@@ -338,7 +438,9 @@ impl<'r> Checker<'r> {
     }
 
     fn enum_key(&mut self, key: &'static str, allowed: &[&str]) {
-        let Some(n) = self.string_key(key) else { return };
+        let Some(n) = self.string_key(key) else {
+            return;
+        };
         let v = n.as_str().unwrap_or_default();
         if !allowed.contains(&v) {
             let msg = format!("{key} `{v}` is not one of {}", allowed.join(", "));
@@ -348,7 +450,9 @@ impl<'r> Checker<'r> {
     }
 
     fn date_key(&mut self, key: &'static str) {
-        let Some(n) = self.rule.raw.get(key) else { return };
+        let Some(n) = self.rule.raw.get(key) else {
+            return;
+        };
         let pos = n.pos;
         match n.as_str() {
             Some(s) if is_iso_date(s) => {}
@@ -359,26 +463,41 @@ impl<'r> Checker<'r> {
                 "date-format",
                 format!("{key} `{s}` uses the legacy YYYY/MM/DD form (spec: YYYY-MM-DD)"),
             ),
-            Some(s) => self.push(Some(pos), Severity::Error, "date", format!("{key} `{s}` is not a date YYYY-MM-DD")),
+            Some(s) => self.push(
+                Some(pos),
+                Severity::Error,
+                "date",
+                format!("{key} `{s}` is not a date YYYY-MM-DD"),
+            ),
             None => self.wrong_type(key, n, "string"),
         }
     }
 
     fn tags(&mut self) {
-        let tags: Vec<(String, Pos)> =
-            self.string_list_key("tags", false).into_iter().filter_map(|n| n.scalar_text().map(|t| (t, n.pos))).collect();
+        let tags: Vec<(String, Pos)> = self
+            .string_list_key("tags", false)
+            .into_iter()
+            .filter_map(|n| n.scalar_text().map(|t| (t, n.pos)))
+            .collect();
         for (i, (t, pos)) in tags.iter().enumerate() {
             if let Some(p) = tag_problem(t) {
                 self.push(Some(*pos), Severity::Warning, "tag-format", p);
             }
             if tags[..i].iter().any(|(o, _)| o == t) {
-                self.push(Some(*pos), Severity::Warning, "duplicate-tag", format!("tag `{t}` is listed twice"));
+                self.push(
+                    Some(*pos),
+                    Severity::Warning,
+                    "duplicate-tag",
+                    format!("tag `{t}` is listed twice"),
+                );
             }
         }
     }
 
     fn related(&mut self) {
-        let Some(rel) = self.rule.raw.get("related") else { return };
+        let Some(rel) = self.rule.raw.get("related") else {
+            return;
+        };
         let Value::Seq(items) = &rel.value else {
             return self.wrong_type("related", rel, "list of mappings");
         };
@@ -389,8 +508,18 @@ impl<'r> Checker<'r> {
             }
             match item.get("id").and_then(Node::as_str) {
                 Some(id) if is_uuid(id) => {}
-                Some(id) => self.push(Some(item.pos), Severity::Error, "related", format!("related id `{id}` is not a UUID")),
-                None => self.push(Some(item.pos), Severity::Error, "related", "related entry without an `id`".into()),
+                Some(id) => self.push(
+                    Some(item.pos),
+                    Severity::Error,
+                    "related",
+                    format!("related id `{id}` is not a UUID"),
+                ),
+                None => self.push(
+                    Some(item.pos),
+                    Severity::Error,
+                    "related",
+                    "related entry without an `id`".into(),
+                ),
             }
             match item.get("type").and_then(Node::as_str) {
                 Some(t) if RELATED_TYPES.contains(&t) => {}
@@ -398,7 +527,11 @@ impl<'r> Checker<'r> {
                     Some(item.pos),
                     Severity::Error,
                     "related",
-                    format!("related type `{}` is not one of {}", other.unwrap_or("(missing)"), RELATED_TYPES.join(", ")),
+                    format!(
+                        "related type `{}` is not one of {}",
+                        other.unwrap_or("(missing)"),
+                        RELATED_TYPES.join(", ")
+                    ),
                 ),
             }
         }
@@ -410,7 +543,13 @@ impl<'r> Checker<'r> {
         // DanglingDetectionValidator): almost always a typo in the condition.
         for s in &det.searches {
             if !uses(&det.condition, &s.name) {
-                let (pos, msg) = (s.pos, format!("search identifier `{}` is not used by the condition", s.name));
+                let (pos, msg) = (
+                    s.pos,
+                    format!(
+                        "search identifier `{}` is not used by the condition",
+                        s.name
+                    ),
+                );
                 self.push(Some(pos), Severity::Warning, "unused-search", msg);
             }
         }
@@ -421,7 +560,10 @@ impl<'r> Checker<'r> {
             .filter(|i| i.applied.all && i.values.len() < 2)
             .map(|i| {
                 let mods: Vec<&str> = i.modifiers.iter().map(|m| m.name()).collect();
-                (i.pos, format!("{}|{}", i.field.as_deref().unwrap_or(""), mods.join("|")))
+                (
+                    i.pos,
+                    format!("{}|{}", i.field.as_deref().unwrap_or(""), mods.join("|")),
+                )
             })
             .collect();
         for (pos, field) in single_all {
@@ -441,8 +583,14 @@ fn uses(c: &Condition, name: &str) -> bool {
         Condition::Ident(n) => n == name,
         Condition::And(v) | Condition::Or(v) => v.iter().any(|c| uses(c, name)),
         Condition::Not(c) => uses(c, name),
-        Condition::Of { target: OfTarget::Them, .. } => !name.starts_with('_'),
-        Condition::Of { target: OfTarget::Pattern(p), .. } => condition::pattern_matches(p, name),
+        Condition::Of {
+            target: OfTarget::Them,
+            ..
+        } => !name.starts_with('_'),
+        Condition::Of {
+            target: OfTarget::Pattern(p),
+            ..
+        } => condition::pattern_matches(p, name),
     }
 }
 
@@ -480,9 +628,18 @@ mod tests {
     fn check(text: &str) -> Vec<(Severity, &'static str)> {
         let dir = tempdir("check");
         std::fs::write(dir.join("r.yml"), text).unwrap();
-        let v = verify_paths(&[dir.clone()], &Options { mapping: &Identity, placeholders: &HashMap::new() });
+        let v = verify_paths(
+            std::slice::from_ref(&dir),
+            &Options {
+                mapping: &Identity,
+                placeholders: &HashMap::new(),
+            },
+        );
         std::fs::remove_dir_all(&dir).unwrap();
-        v.findings.iter().map(|f| (f.severity, f.category)).collect()
+        v.findings
+            .iter()
+            .map(|f| (f.severity, f.category))
+            .collect()
     }
 
     pub(crate) fn tempdir(name: &str) -> PathBuf {
@@ -504,22 +661,67 @@ mod tests {
     #[test]
     fn metadata_checks() {
         let f = |from: &str, to: &str| check(&GOOD.replace(from, to));
-        assert_eq!(f("id: 5266a592-b793-11ea-b3de-0242ac130004", "id: 5266a592"), vec![(Severity::Error, "id")]);
-        assert_eq!(f("id: 5266a592-b793-11ea-b3de-0242ac130004\n", ""), vec![(Severity::Warning, "missing-id")]);
-        assert_eq!(f("status: test", "status: final"), vec![(Severity::Error, "status")]);
-        assert_eq!(f("level: high", "level: severe"), vec![(Severity::Error, "level")]);
-        assert_eq!(f("level: high", "level: [high]"), vec![(Severity::Error, "wrong-type")]);
-        assert_eq!(f("date: 2024-02-29", "date: 2023-02-29"), vec![(Severity::Error, "date")]);
-        assert_eq!(f("date: 2024-02-29", "date: 2024/02/29"), vec![(Severity::Warning, "date-format")]);
-        assert_eq!(f("attack.execution", "Attack.Execution"), vec![(Severity::Warning, "tag-format")]);
-        assert_eq!(f("attack.execution", "execution"), vec![(Severity::Warning, "tag-format")]);
-        assert_eq!(f("attack.execution", "attack.t10590"), vec![(Severity::Warning, "tag-format")]);
-        assert_eq!(f("attack.execution", "attack.t1059.001"), vec![(Severity::Warning, "duplicate-tag")]);
-        assert_eq!(f("logsource: {product: windows}\n", ""), vec![(Severity::Error, "missing-key")]);
-        assert_eq!(f("title: T", &format!("title: {}", "x".repeat(300))), vec![(Severity::Warning, "title-length")]);
-        assert_eq!(f("status: test", "status: test\ndescription: [a]"), vec![(Severity::Error, "wrong-type")]);
         assert_eq!(
-            f("status: test", "status: test\nrelated:\n  - id: 5266a592-b793-11ea-b3de-0242ac130004\n    type: derived\n  - id: x\n    type: cousin"),
+            f("id: 5266a592-b793-11ea-b3de-0242ac130004", "id: 5266a592"),
+            vec![(Severity::Error, "id")]
+        );
+        assert_eq!(
+            f("id: 5266a592-b793-11ea-b3de-0242ac130004\n", ""),
+            vec![(Severity::Warning, "missing-id")]
+        );
+        assert_eq!(
+            f("status: test", "status: final"),
+            vec![(Severity::Error, "status")]
+        );
+        assert_eq!(
+            f("level: high", "level: severe"),
+            vec![(Severity::Error, "level")]
+        );
+        assert_eq!(
+            f("level: high", "level: [high]"),
+            vec![(Severity::Error, "wrong-type")]
+        );
+        assert_eq!(
+            f("date: 2024-02-29", "date: 2023-02-29"),
+            vec![(Severity::Error, "date")]
+        );
+        assert_eq!(
+            f("date: 2024-02-29", "date: 2024/02/29"),
+            vec![(Severity::Warning, "date-format")]
+        );
+        assert_eq!(
+            f("attack.execution", "Attack.Execution"),
+            vec![(Severity::Warning, "tag-format")]
+        );
+        assert_eq!(
+            f("attack.execution", "execution"),
+            vec![(Severity::Warning, "tag-format")]
+        );
+        assert_eq!(
+            f("attack.execution", "attack.t10590"),
+            vec![(Severity::Warning, "tag-format")]
+        );
+        assert_eq!(
+            f("attack.execution", "attack.t1059.001"),
+            vec![(Severity::Warning, "duplicate-tag")]
+        );
+        assert_eq!(
+            f("logsource: {product: windows}\n", ""),
+            vec![(Severity::Error, "missing-key")]
+        );
+        assert_eq!(
+            f("title: T", &format!("title: {}", "x".repeat(300))),
+            vec![(Severity::Warning, "title-length")]
+        );
+        assert_eq!(
+            f("status: test", "status: test\ndescription: [a]"),
+            vec![(Severity::Error, "wrong-type")]
+        );
+        assert_eq!(
+            f(
+                "status: test",
+                "status: test\nrelated:\n  - id: 5266a592-b793-11ea-b3de-0242ac130004\n    type: derived\n  - id: x\n    type: cousin"
+            ),
             vec![(Severity::Error, "related"), (Severity::Error, "related")]
         );
     }
@@ -527,19 +729,58 @@ mod tests {
     #[test]
     fn detection_checks() {
         let f = |from: &str, to: &str| check(&GOOD.replace(from, to));
-        assert_eq!(f("  condition: sel", "  other: {a: 1}\n  condition: sel"), vec![(Severity::Warning, "unused-search")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "Image|contains|all: x"), vec![(Severity::Warning, "all-single-value")]);
-        assert_eq!(f("Image|endswith", "Image|endswoth"), vec![(Severity::Error, "unknown-modifier")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "Image|re: '(a'"), vec![(Severity::Error, "regex")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "Ip|cidr: 10.0.0.0/33"), vec![(Severity::Error, "cidr")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "N|gt: many"), vec![(Severity::Error, "value")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "T|hour: 25"), vec![(Severity::Error, "value")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "I|contains|re: a"), vec![(Severity::Error, "modifier-combination")]);
-        assert_eq!(f("Image|endswith: '\\cmd.exe'", "I|expand: '%admins%'"), vec![(Severity::Error, "placeholder")]);
-        assert_eq!(f("condition: sel", "condition: sel and nope"), vec![(Severity::Error, "unknown-identifier")]);
-        assert_eq!(f("condition: sel", "condition: sel and"), vec![(Severity::Error, "condition-syntax")]);
-        assert_eq!(f("condition: sel", "condition: 1 of x*"), vec![(Severity::Error, "empty-pattern")]);
-        assert_eq!(f("condition: sel", "condition: sel | count() > 5"), vec![(Severity::Warning, "unsupported-aggregation")]);
+        assert_eq!(
+            f("  condition: sel", "  other: {a: 1}\n  condition: sel"),
+            vec![(Severity::Warning, "unused-search")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "Image|contains|all: x"),
+            vec![(Severity::Warning, "all-single-value")]
+        );
+        assert_eq!(
+            f("Image|endswith", "Image|endswoth"),
+            vec![(Severity::Error, "unknown-modifier")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "Image|re: '(a'"),
+            vec![(Severity::Error, "regex")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "Ip|cidr: 10.0.0.0/33"),
+            vec![(Severity::Error, "cidr")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "N|gt: many"),
+            vec![(Severity::Error, "value")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "T|hour: 25"),
+            vec![(Severity::Error, "value")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "I|contains|re: a"),
+            vec![(Severity::Error, "modifier-combination")]
+        );
+        assert_eq!(
+            f("Image|endswith: '\\cmd.exe'", "I|expand: '%admins%'"),
+            vec![(Severity::Error, "placeholder")]
+        );
+        assert_eq!(
+            f("condition: sel", "condition: sel and nope"),
+            vec![(Severity::Error, "unknown-identifier")]
+        );
+        assert_eq!(
+            f("condition: sel", "condition: sel and"),
+            vec![(Severity::Error, "condition-syntax")]
+        );
+        assert_eq!(
+            f("condition: sel", "condition: 1 of x*"),
+            vec![(Severity::Error, "empty-pattern")]
+        );
+        assert_eq!(
+            f("condition: sel", "condition: sel | count() > 5"),
+            vec![(Severity::Warning, "unsupported-aggregation")]
+        );
         assert_eq!(f("title: T", "title: [T"), vec![(Severity::Error, "yaml")]);
     }
 
@@ -548,7 +789,13 @@ mod tests {
         let dir = tempdir("dup");
         std::fs::write(dir.join("a.yml"), GOOD).unwrap();
         std::fs::write(dir.join("b.yml"), GOOD).unwrap();
-        let v = verify_paths(&[dir.clone()], &Options { mapping: &Identity, placeholders: &HashMap::new() });
+        let v = verify_paths(
+            std::slice::from_ref(&dir),
+            &Options {
+                mapping: &Identity,
+                placeholders: &HashMap::new(),
+            },
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(v.findings.len(), 1);
         assert_eq!(v.findings[0].category, "duplicate-id");
@@ -560,6 +807,8 @@ mod tests {
     fn uuid_and_dates() {
         assert!(is_uuid("5266a592-b793-11ea-b3de-0242ac130004"));
         assert!(!is_uuid("aa35a627-33fb-4d04-abcde-asdasdasdasd"));
-        assert!(is_iso_date("2000-02-29") && !is_iso_date("1900-02-29") && !is_iso_date("2024-13-01"));
+        assert!(
+            is_iso_date("2000-02-29") && !is_iso_date("1900-02-29") && !is_iso_date("2024-13-01")
+        );
     }
 }

@@ -17,7 +17,12 @@ fn run(args: &[&str]) -> Output {
 
 fn ok(args: &[&str]) -> String {
     let o = run(args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout).unwrap()
 }
 
@@ -58,12 +63,19 @@ fn explain_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no rule file or rule id `0000`"));
     let o = run(&["explain", DEMO, "--event", &format!("{EVENTS}:3")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("events.jsonl:3: malformed event"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("events.jsonl:3: malformed event"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = run(&["explain", DEMO, "--event", &format!("{EVENTS}:9")]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("has only 3 lines, no line 9"));
     let o = run(&["explain", DEMO, "--event", EVENTS]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--event wants FILE:LINE"));
     let o = run(&["explain", "testdata/verify/rules/broken/bad_regex.yml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("bad_regex.yml:9:9: invalid regular expression"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("bad_regex.yml:9:9: invalid regular expression")
+    );
 }

@@ -50,22 +50,54 @@ fn every_kind_of_problem_is_reported_with_its_position() {
         "warn/tags_and_date.yml: warning: tag `execution` has no namespace",
         "warn/unused_search.yml: warning: search identifier `filter` is not used by the condition (10:5)",
     ] {
-        assert!(out.contains(&format!("{RULES}/{expected}")), "missing `{expected}` in:\n{out}");
+        assert!(
+            out.contains(&format!("{RULES}/{expected}")),
+            "missing `{expected}` in:\n{out}"
+        );
     }
-    assert!(!out.contains("rules/deprecated/"), "deprecated folders are skipped:\n{out}");
-    assert!(!out.contains("good/good.yml:"), "the clean rule has no finding:\n{out}");
-    assert!(out.contains("verified 21 rules in 21 files: 1 ok, 5 with warnings, 15 with errors"), "{out}");
-    assert!(out.contains("findings by reason:\n  error    missing-key              2\n"), "{out}");
+    assert!(
+        !out.contains("rules/deprecated/"),
+        "deprecated folders are skipped:\n{out}"
+    );
+    assert!(
+        !out.contains("good/good.yml:"),
+        "the clean rule has no finding:\n{out}"
+    );
+    assert!(
+        out.contains("verified 21 rules in 21 files: 1 ok, 5 with warnings, 15 with errors"),
+        "{out}"
+    );
+    assert!(
+        out.contains("findings by reason:\n  error    missing-key              2\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn exit_status_gates_ci() {
-    assert_eq!(run(&["verify", &format!("{RULES}/good/good.yml")]).status.code(), Some(0));
+    assert_eq!(
+        run(&["verify", &format!("{RULES}/good/good.yml")])
+            .status
+            .code(),
+        Some(0)
+    );
     let warn = format!("{RULES}/warn");
-    assert_eq!(run(&["verify", &warn]).status.code(), Some(0), "warnings alone pass");
-    assert_eq!(run(&["verify", "--deny-warnings", &warn]).status.code(), Some(1));
+    assert_eq!(
+        run(&["verify", &warn]).status.code(),
+        Some(0),
+        "warnings alone pass"
+    );
+    assert_eq!(
+        run(&["verify", "--deny-warnings", &warn]).status.code(),
+        Some(1)
+    );
     let q = run(&["verify", "-q", &warn]);
-    assert!(stdout(&q).starts_with("verified 5 rules in 5 files: 0 ok, 5 with warnings, 0 with errors\n"), "{}", stdout(&q));
+    assert!(
+        stdout(&q)
+            .starts_with("verified 5 rules in 5 files: 0 ok, 5 with warnings, 0 with errors\n"),
+        "{}",
+        stdout(&q)
+    );
     assert_eq!(run(&["verify"]).status.code(), Some(2), "usage error");
 }
 
@@ -74,9 +106,29 @@ fn json_output() {
     let o = run(&["verify", "--format", "json", RULES]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
-    assert_eq!((v["rules"].as_u64(), v["ok"].as_u64(), v["warnings"].as_u64(), v["errors"].as_u64()), (Some(21), Some(1), Some(5), Some(15)));
-    let cidr = v["findings"].as_array().unwrap().iter().find(|f| f["category"] == "cidr").unwrap();
-    assert_eq!((cidr["line"].as_u64(), cidr["col"].as_u64(), cidr["severity"].as_str()), (Some(9), Some(9), Some("error")));
+    assert_eq!(
+        (
+            v["rules"].as_u64(),
+            v["ok"].as_u64(),
+            v["warnings"].as_u64(),
+            v["errors"].as_u64()
+        ),
+        (Some(21), Some(1), Some(5), Some(15))
+    );
+    let cidr = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["category"] == "cidr")
+        .unwrap();
+    assert_eq!(
+        (
+            cidr["line"].as_u64(),
+            cidr["col"].as_u64(),
+            cidr["severity"].as_str()
+        ),
+        (Some(9), Some(9), Some("error"))
+    );
     assert_eq!(cidr["title"], "bad_cidr");
     let reasons = v["by_reason"].as_array().unwrap();
     assert_eq!(reasons[0]["category"], "missing-key");
@@ -94,7 +146,10 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -114,10 +169,17 @@ fn move_never_overwrites_and_never_loses_a_file() {
     let base = std::env::temp_dir().join(format!("sm-cli-move-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let (rules, quarantine) = (base.join("rules"), base.join("quarantine"));
-    copy_tree(Path::new(env!("CARGO_MANIFEST_DIR")).join(RULES).as_path(), &rules);
+    copy_tree(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(RULES).as_path(),
+        &rules,
+    );
     // A file already waiting at one destination must survive untouched.
     std::fs::create_dir_all(quarantine.join("broken")).unwrap();
-    std::fs::write(quarantine.join("broken/bad_cidr.yml"), "older quarantined copy").unwrap();
+    std::fs::write(
+        quarantine.join("broken/bad_cidr.yml"),
+        "older quarantined copy",
+    )
+    .unwrap();
     let before: Vec<Vec<u8>> = {
         let mut all: Vec<Vec<u8>> = tree(&rules).into_iter().map(|(_, d)| d).collect();
         all.push(b"older quarantined copy".to_vec());
@@ -125,29 +187,80 @@ fn move_never_overwrites_and_never_loses_a_file() {
         all
     };
 
-    let o = run(&["verify", "-q", "--move", quarantine.to_str().unwrap(), rules.to_str().unwrap()]);
+    let o = run(&[
+        "verify",
+        "-q",
+        "--move",
+        quarantine.to_str().unwrap(),
+        rules.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(out.contains(&format!("moved {} -> {}", rules.join("broken/bad_regex.yml").display(), quarantine.join("broken/bad_regex.yml").display())), "{out}");
-    assert!(out.contains(&format!("not moved {}: destination", rules.join("broken/bad_cidr.yml").display())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "moved {} -> {}",
+            rules.join("broken/bad_regex.yml").display(),
+            quarantine.join("broken/bad_regex.yml").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "not moved {}: destination",
+            rules.join("broken/bad_cidr.yml").display()
+        )),
+        "{out}"
+    );
 
     // Nothing lost, nothing overwritten: the same contents exist, split between the two trees.
-    let mut after: Vec<Vec<u8>> = tree(&rules).into_iter().chain(tree(&quarantine)).filter(|(p, _)| p != Path::new("debug.log")).map(|(_, d)| d).collect();
+    let mut after: Vec<Vec<u8>> = tree(&rules)
+        .into_iter()
+        .chain(tree(&quarantine))
+        .filter(|(p, _)| p != Path::new("debug.log"))
+        .map(|(_, d)| d)
+        .collect();
     after.sort();
     assert_eq!(before, after);
-    assert_eq!(std::fs::read_to_string(quarantine.join("broken/bad_cidr.yml")).unwrap(), "older quarantined copy");
+    assert_eq!(
+        std::fs::read_to_string(quarantine.join("broken/bad_cidr.yml")).unwrap(),
+        "older quarantined copy"
+    );
     assert!(rules.join("broken/bad_cidr.yml").exists());
     // 14 erroring files moved (one blocked), warnings-only files stay.
-    assert_eq!(tree(&quarantine).len(), 14 + 1 + 1, "{:?}", tree(&quarantine).iter().map(|t| t.0.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        tree(&quarantine).len(),
+        14 + 1 + 1,
+        "{:?}",
+        tree(&quarantine)
+            .iter()
+            .map(|t| t.0.clone())
+            .collect::<Vec<_>>()
+    );
     assert!(rules.join("warn/correlation.yml").exists() && rules.join("good/good.yml").exists());
     assert!(!rules.join("good/zz_duplicate_id.yml").exists());
     let log = std::fs::read_to_string(quarantine.join("debug.log")).unwrap();
-    assert!(log.contains("broken/bad_regex.yml: regex: invalid regular expression"), "{log}");
-    assert!(!log.contains("bad_cidr"), "only moved files are logged: {log}");
+    assert!(
+        log.contains("broken/bad_regex.yml: regex: invalid regular expression"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("bad_cidr"),
+        "only moved files are logged: {log}"
+    );
 
     // A second run appends to the log and moves what is left.
-    let o = run(&["verify", "-q", "--move", quarantine.to_str().unwrap(), rules.to_str().unwrap()]);
+    let o = run(&[
+        "verify",
+        "-q",
+        "--move",
+        quarantine.to_str().unwrap(),
+        rules.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(std::fs::read_to_string(quarantine.join("debug.log")).unwrap().starts_with(&log));
+    assert!(
+        std::fs::read_to_string(quarantine.join("debug.log"))
+            .unwrap()
+            .starts_with(&log)
+    );
     std::fs::remove_dir_all(&base).unwrap();
 }

@@ -12,7 +12,13 @@ use super::{Severity, Verified};
 pub fn finding_lines(v: &Verified) -> String {
     let mut s = String::new();
     for f in &v.findings {
-        let _ = write!(s, "{}: {}: {}", f.path.display(), f.severity.name(), f.message);
+        let _ = write!(
+            s,
+            "{}: {}: {}",
+            f.path.display(),
+            f.severity.name(),
+            f.message
+        );
         if let Some(p) = f.pos {
             let _ = write!(s, " ({p})");
         }
@@ -107,7 +113,15 @@ pub fn to_json(v: &Verified, moved: Option<&[Moved]>) -> String {
         ok: v.ok(),
         warnings: v.with(Severity::Warning),
         errors: v.with(Severity::Error),
-        by_reason: v.by_reason().into_iter().map(|(severity, category, count)| JsonReason { severity, category, count }).collect(),
+        by_reason: v
+            .by_reason()
+            .into_iter()
+            .map(|(severity, category, count)| JsonReason {
+                severity,
+                category,
+                count,
+            })
+            .collect(),
         findings: v
             .findings
             .iter()

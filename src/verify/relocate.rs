@@ -36,17 +36,20 @@ pub fn relative_to_roots(file: &Path, roots: &[PathBuf]) -> PathBuf {
         if r.as_path() == file {
             break;
         }
-        if let Ok(rel) = file.strip_prefix(r) {
-            if !rel.as_os_str().is_empty() {
-                return rel.to_path_buf();
-            }
+        if let Ok(rel) = file.strip_prefix(r)
+            && !rel.as_os_str().is_empty()
+        {
+            return rel.to_path_buf();
         }
     }
     // A file given directly: its name, or its normal components as a
     // last resort so `..` can never escape DIR.
     match file.file_name() {
         Some(n) => PathBuf::from(n),
-        None => file.components().filter(|c| matches!(c, Component::Normal(_))).collect(),
+        None => file
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect(),
     }
 }
 
@@ -55,19 +58,37 @@ pub fn relative_to_roots(file: &Path, roots: &[PathBuf]) -> PathBuf {
 /// or write the log; per-file failures are reported in [`Moved::error`].
 pub fn move_erroring(v: &Verified, roots: &[PathBuf], dir: &Path) -> std::io::Result<Vec<Moved>> {
     std::fs::create_dir_all(dir)?;
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("debug.log"))?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("debug.log"))?;
     let mut out = Vec::new();
     for from in v.erroring_files() {
         let to = dir.join(relative_to_roots(from, roots));
         let error = move_file(from, &to).err();
         if error.is_none() {
-            for f in v.findings.iter().filter(|f| f.path == from && f.severity == Severity::Error) {
+            for f in v
+                .findings
+                .iter()
+                .filter(|f| f.path == from && f.severity == Severity::Error)
+            {
                 let pos = f.pos.map(|p| format!(" ({p})")).unwrap_or_default();
-                writeln!(log, "{} -> {}: {}: {}{pos}", from.display(), to.display(), f.category, f.message)?;
+                writeln!(
+                    log,
+                    "{} -> {}: {}: {}{pos}",
+                    from.display(),
+                    to.display(),
+                    f.category,
+                    f.message
+                )?;
             }
             log.flush()?;
         }
-        out.push(Moved { from: from.to_path_buf(), to, error });
+        out.push(Moved {
+            from: from.to_path_buf(),
+            to,
+            error,
+        });
     }
     Ok(out)
 }
@@ -87,13 +108,18 @@ pub fn move_file(from: &Path, to: &Path) -> Result<(), MoveError> {
     // Same file system: a hard link is an atomic, no-clobber "copy".
     match std::fs::hard_link(from, to) {
         Ok(()) => return std::fs::remove_file(from).map_err(io),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(MoveError::Exists(to.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(MoveError::Exists(to.to_path_buf()));
+        }
         Err(_) => {}
     }
     // Other file system (or no hard links): copy into a new file, check, then remove.
     let copy = || -> std::io::Result<()> {
         let mut src = std::fs::File::open(from)?;
-        let mut dst = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+        let mut dst = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(to)?;
         let n = std::io::copy(&mut src, &mut dst)?;
         dst.sync_all()?;
         if n != std::fs::metadata(from)?.len() {
@@ -103,7 +129,9 @@ pub fn move_file(from: &Path, to: &Path) -> Result<(), MoveError> {
     };
     match copy() {
         Ok(()) => std::fs::remove_file(from).map_err(io),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(MoveError::Exists(to.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(MoveError::Exists(to.to_path_buf()))
+        }
         Err(e) => {
             let _ = std::fs::remove_file(to); // our own partial copy
             Err(io(e))
@@ -118,8 +146,14 @@ mod tests {
     #[test]
     fn relative_paths() {
         let roots = vec![PathBuf::from("/r/rules"), PathBuf::from("/x/one.yml")];
-        assert_eq!(relative_to_roots(Path::new("/r/rules/win/a.yml"), &roots), PathBuf::from("win/a.yml"));
-        assert_eq!(relative_to_roots(Path::new("/x/one.yml"), &roots), PathBuf::from("one.yml"));
+        assert_eq!(
+            relative_to_roots(Path::new("/r/rules/win/a.yml"), &roots),
+            PathBuf::from("win/a.yml")
+        );
+        assert_eq!(
+            relative_to_roots(Path::new("/x/one.yml"), &roots),
+            PathBuf::from("one.yml")
+        );
     }
 
     #[test]
@@ -127,7 +161,10 @@ mod tests {
         let d = crate::verify::tests::tempdir("mv");
         std::fs::write(d.join("a.yml"), "A").unwrap();
         std::fs::write(d.join("b.yml"), "B").unwrap();
-        assert_eq!(move_file(&d.join("a.yml"), &d.join("b.yml")), Err(MoveError::Exists(d.join("b.yml"))));
+        assert_eq!(
+            move_file(&d.join("a.yml"), &d.join("b.yml")),
+            Err(MoveError::Exists(d.join("b.yml")))
+        );
         assert_eq!(std::fs::read_to_string(d.join("a.yml")).unwrap(), "A");
         assert_eq!(std::fs::read_to_string(d.join("b.yml")).unwrap(), "B");
         move_file(&d.join("a.yml"), &d.join("sub/a.yml")).unwrap();

@@ -29,12 +29,12 @@ pub struct LuceneQuery {
 }
 
 /// A rule part that `query_string` cannot express.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LuceneError {
     #[error("`{0}` cannot be expressed in query_string")]
     Untranslatable(&'static str),
-    #[error("placeholder `%{0}%` is not defined (give values with --placeholders FILE)")]
-    Placeholder(String),
+    #[error("{0}")]
+    Rule(#[from] crate::error::RuleError),
     #[error("`{0} of` over {1} search identifiers expands to too many alternatives")]
     TooManyCombinations(usize, usize),
 }
@@ -224,7 +224,7 @@ impl Translator<'_> {
                     );
                 }
                 let mut out = Vec::new();
-                for s in expand(s, self.placeholders)? {
+                for s in crate::compile::expand_placeholders(s, self.placeholders)? {
                     out.push(self.string(field, &s));
                 }
                 out
@@ -300,7 +300,8 @@ impl Translator<'_> {
                         }
                         Part::AnyRun => term.push('*'),
                         Part::AnyOne => term.push('?'),
-                        Part::Placeholder(_) => unreachable!("placeholders were expanded"),
+                        // Expanded above; kept as written if one ever remains.
+                        Part::Placeholder(n) => term.push_str(&escape_term(&format!("%{n}%"))),
                     }
                 }
                 self.caveat("wildcard terms match single terms of analysed fields; use keyword fields for exact wildcard semantics".into());
@@ -315,46 +316,6 @@ enum Clause {
     Val(String),
     /// A complete clause.
     Full(Q),
-}
-
-/// `%placeholder%` expansion into alternatives.
-fn expand(
-    s: &SigmaString,
-    placeholders: &HashMap<String, Vec<String>>,
-) -> Result<Vec<SigmaString>, LuceneError> {
-    let mut out = vec![SigmaString::default()];
-    for p in &s.parts {
-        if let Part::Placeholder(name) = p {
-            let vals = placeholders
-                .get(name)
-                .ok_or_else(|| LuceneError::Placeholder(name.clone()))?;
-            out = out
-                .iter()
-                .flat_map(|o| {
-                    vals.iter().map(move |v| {
-                        let mut x = o.clone();
-                        x.parts.extend(SigmaString::parse(v).parts);
-                        x
-                    })
-                })
-                .collect();
-        } else {
-            out.iter_mut().for_each(|o| o.parts.push(p.clone()));
-        }
-    }
-    Ok(out.into_iter().map(merge_literals).collect())
-}
-
-fn merge_literals(s: SigmaString) -> SigmaString {
-    let mut out = SigmaString::default();
-    for p in s.parts {
-        match (out.parts.last_mut(), p) {
-            (Some(Part::Lit(a)), Part::Lit(b)) => a.push_str(&b),
-            (Some(Part::AnyRun), Part::AnyRun) => {}
-            (_, p) => out.parts.push(p),
-        }
-    }
-    out
 }
 
 /// Every way to pick `n` of `items` (for `N of pattern`), bounded.

@@ -625,16 +625,21 @@ mod tests {
     use super::*;
     use crate::mapping::Identity;
 
+    fn verify_dir(dir: &Path) -> Verified {
+        let placeholders = HashMap::new();
+        verify_paths(
+            &[dir.to_path_buf()],
+            &Options {
+                mapping: &Identity,
+                placeholders: &placeholders,
+            },
+        )
+    }
+
     fn check(text: &str) -> Vec<(Severity, &'static str)> {
         let dir = tempdir("check");
         std::fs::write(dir.join("r.yml"), text).unwrap();
-        let v = verify_paths(
-            std::slice::from_ref(&dir),
-            &Options {
-                mapping: &Identity,
-                placeholders: &HashMap::new(),
-            },
-        );
+        let v = verify_dir(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
         v.findings
             .iter()
@@ -789,13 +794,7 @@ mod tests {
         let dir = tempdir("dup");
         std::fs::write(dir.join("a.yml"), GOOD).unwrap();
         std::fs::write(dir.join("b.yml"), GOOD).unwrap();
-        let v = verify_paths(
-            std::slice::from_ref(&dir),
-            &Options {
-                mapping: &Identity,
-                placeholders: &HashMap::new(),
-            },
-        );
+        let v = verify_dir(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(v.findings.len(), 1);
         assert_eq!(v.findings[0].category, "duplicate-id");

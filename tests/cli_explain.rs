@@ -2,18 +2,12 @@
 //! event, with one event, over an event file, by rule id, with a Lucene
 //! query, and the error cases.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::*;
 
 const DEMO: &str = "testdata/verify/explain/demo.yml";
 const EVENTS: &str = "testdata/verify/explain/events.jsonl";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigma-match"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
 
 fn ok(args: &[&str]) -> String {
     let o = run(args);

@@ -2,21 +2,11 @@
 //! JSON output, exit statuses, and `--move` (never overwrites, never loses).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::*;
 
 const RULES: &str = "testdata/verify/rules";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigma-match"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 #[test]
 fn every_kind_of_problem_is_reported_with_its_position() {
@@ -187,13 +177,16 @@ fn move_never_overwrites_and_never_loses_a_file() {
         all
     };
 
-    let o = run(&[
-        "verify",
-        "-q",
-        "--move",
-        quarantine.to_str().unwrap(),
-        rules.to_str().unwrap(),
-    ]);
+    let move_run = || {
+        run(&[
+            "verify",
+            "-q",
+            "--move",
+            quarantine.to_str().unwrap(),
+            rules.to_str().unwrap(),
+        ])
+    };
+    let o = move_run();
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
@@ -249,13 +242,7 @@ fn move_never_overwrites_and_never_loses_a_file() {
     );
 
     // A second run appends to the log and moves what is left.
-    let o = run(&[
-        "verify",
-        "-q",
-        "--move",
-        quarantine.to_str().unwrap(),
-        rules.to_str().unwrap(),
-    ]);
+    let o = move_run();
     assert_eq!(o.status.code(), Some(1));
     assert!(
         std::fs::read_to_string(quarantine.join("debug.log"))

@@ -456,29 +456,7 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     fn expand_placeholders(&self, s: &SigmaString) -> Result<Vec<SigmaString>, RuleError> {
-        let mut out = vec![SigmaString::default()];
-        for p in &s.parts {
-            match p {
-                Part::Placeholder(name) => {
-                    let vals = self
-                        .opts
-                        .placeholders
-                        .get(name)
-                        .ok_or_else(|| RuleError::Placeholder(name.clone()))?;
-                    let mut next = Vec::new();
-                    for o in &out {
-                        for v in vals {
-                            let mut x = o.clone();
-                            x.parts.extend(SigmaString::parse(v).parts);
-                            next.push(normalize(x));
-                        }
-                    }
-                    out = next;
-                }
-                p => out.iter_mut().for_each(|o| o.parts.push(p.clone())),
-            }
-        }
-        Ok(out.into_iter().map(normalize).collect())
+        expand_placeholders(s, self.opts.placeholders)
     }
 
     fn compile_pattern(&mut self, rule: &Rule, slot: Slot, p: &Pattern, out: &mut Vec<Pat>) -> Result<(), RuleError> {
@@ -595,6 +573,33 @@ impl<'a> RulesetBuilder<'a> {
         let text = if cased { best.clone() } else { crate::event::fold_case(best) };
         (!text.is_empty()).then(|| self.needle(slot, cased, text))
     }
+}
+
+/// Replaces `%name%` placeholders by each of their values (all
+/// combinations), normalized; an undefined name is an error.
+pub fn expand_placeholders(
+    s: &SigmaString,
+    placeholders: &HashMap<String, Vec<String>>,
+) -> Result<Vec<SigmaString>, RuleError> {
+    let mut out = vec![SigmaString::default()];
+    for p in &s.parts {
+        match p {
+            Part::Placeholder(name) => {
+                let vals = placeholders.get(name).ok_or_else(|| RuleError::Placeholder(name.clone()))?;
+                let mut next = Vec::new();
+                for o in &out {
+                    for v in vals {
+                        let mut x = o.clone();
+                        x.parts.extend(SigmaString::parse(v).parts);
+                        next.push(normalize(x));
+                    }
+                }
+                out = next;
+            }
+            p => out.iter_mut().for_each(|o| o.parts.push(p.clone())),
+        }
+    }
+    Ok(out.into_iter().map(normalize).collect())
 }
 
 /// Merges adjacent literals and collapses runs of `*`.

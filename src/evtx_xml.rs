@@ -978,7 +978,7 @@ mod tests {
     #[test]
     fn all_samples_parse_and_agree_with_plaso_strings() {
         let all = samples();
-        assert_eq!(all.len(), 17);
+        assert_eq!(all.len(), 19);
         for record in &all {
             let parsed = EvtxFields::parse(record["xml_string"].as_str().unwrap()).unwrap();
             let id = record["event_identifier"].as_u64().unwrap().to_string();

@@ -13,8 +13,10 @@ use clap::{Parser, ValueEnum};
 use sigma_match::compile::CompileOptions;
 use sigma_match::engine::{self, RunOptions};
 use sigma_match::loader::{self, RuleFilter};
-use sigma_match::mapping::{self, Identity};
+use sigma_match::field_usage::FieldUsage;
+use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
+use sigma_match::sigmac::SigmacChain;
 use sigma_match::report::Report;
 
 /// Exit status: everything ran (rule or line problems are reported).
@@ -51,6 +53,31 @@ enum Command {
     Verify(VerifyArgs),
     /// Show how a rule is understood after mapping, and why it did or did not match an event.
     Explain(ExplainArgs),
+    /// List every field the rules reference, before and after mapping, with rule counts.
+    Fields(FieldsArgs),
+}
+
+/// `sigma-match fields RULES... [-c CONFIG]`.
+#[derive(Debug, clap::Args)]
+struct FieldsArgs {
+    /// Rule files or directories.
+    #[arg(value_name = "RULES", required = true)]
+    rules: Vec<PathBuf>,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Only rules with this status (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    status: Vec<String>,
+    /// Only rules with this level (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    level: Vec<String>,
+    /// Also list the ignored keys of the configuration files.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// `sigma-match verify RULES...`
@@ -139,6 +166,12 @@ struct RunArgs {
     /// Fields searched by keyword (field-less) detections; default: every string value.
     #[arg(long, value_delimiter = ',', value_name = "FIELD")]
     keyword_fields: Option<Vec<String>>,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Say more about what was read (e.g. configuration keys that are ignored).
+    #[arg(short, long)]
+    verbose: bool,
     /// Do not resolve fields of Plaso Windows records from their `xml_string`.
     #[arg(long)]
     no_evtx_xml: bool,
@@ -183,6 +216,7 @@ fn main() -> ExitCode {
         None => run(cli.run),
         Some(Command::Verify(args)) => verify(args),
         Some(Command::Explain(args)) => explain(args),
+        Some(Command::Fields(args)) => fields(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -259,7 +293,9 @@ fn run(cli: RunArgs) -> Result<u8> {
         None => HashMap::new(),
     };
     let filter = RuleFilter { statuses: cli.status.clone(), levels: cli.level.clone() };
-    let opts = CompileOptions { mapping: &Identity, placeholders: &placeholders, keyword_fields: cli.keyword_fields.clone() };
+    let chain = load_configs(&cli.config, cli.verbose)?;
+    let mapping: &dyn FieldMapping = if cli.config.is_empty() { &Identity } else { &chain };
+    let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: cli.keyword_fields.clone() };
     let (ruleset, failed, _filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
     let run_opts = RunOptions {
         no_evtx_xml: cli.no_evtx_xml,
@@ -270,7 +306,8 @@ fn run(cli: RunArgs) -> Result<u8> {
     let spec = OutputSpec { tag_out: cli.tag_out.clone(), matched_only: cli.matched_only, matches: cli.matches.clone() };
     let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
     let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks()).context("writing output")?;
-    let report = Report::new(&ruleset, &failed, &stats, cli.profile);
+    let mut report = Report::new(&ruleset, &failed, &stats, cli.profile);
+    report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.format {
         Format::Json => format!("{}\n", report.to_json()),
         Format::Table => report.to_table(!cli.hits_only, 20, if cli.profile { 20 } else { 0 }),
@@ -350,6 +387,46 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             }
             Some(Err(e)) => println!("lucene: not expressible: {e}"),
             None => {}
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Loads the mapping configurations; with `verbose`, says on stderr which
+/// keys are read and ignored. (Warnings go into the report.)
+fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
+    let chain = SigmacChain::load(paths).context("reading mapping configuration")?;
+    for c in &chain.configs {
+        if verbose && !c.ignored().is_empty() {
+            let keys: Vec<String> = c.ignored().iter().map(|(k, p)| format!("`{k}` (line {})", p.line)).collect();
+            eprintln!(
+                "sigma-match: {}: ignored (Elasticsearch/sigmac output settings, no meaning here): {}",
+                c.path.display(),
+                keys.join(", ")
+            );
+        }
+    }
+    Ok(chain)
+}
+
+fn fields(args: FieldsArgs) -> Result<u8> {
+    let chain = load_configs(&args.config, args.verbose)?;
+    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
+    let filter = RuleFilter { statuses: args.status, levels: args.level };
+    let placeholders = HashMap::new();
+    let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: None };
+    let (ruleset, failed, _) = loader::load_ruleset(&args.rules, &filter, opts);
+    let usage = FieldUsage::of(&ruleset);
+    for w in chain.warnings() {
+        eprintln!("sigma-match: {w}");
+    }
+    match args.format {
+        Format::Json => println!("{}", usage.to_json()),
+        Format::Table => {
+            print!("{}", usage.to_table());
+            if !failed.is_empty() {
+                println!("\n{} rules not loaded (run them for details)", failed.len());
+            }
         }
     }
     Ok(EXIT_OK)

@@ -236,6 +236,9 @@ fn placeholders(path: &Option<PathBuf>) -> Result<HashMap<String, Vec<String>>> 
 
 fn verify(args: VerifyArgs) -> Result<u8> {
     use sigma_match::verify::{self as v, output};
+    if let Some(missing) = args.rules.iter().find(|p| !p.exists()) {
+        anyhow::bail!("{}: no such file or directory", missing.display());
+    }
     let placeholders = placeholders(&args.placeholders)?;
     // The field mapping rules must compile under: `Identity` until `-c CONFIG` is wired in.
     let mapping: &dyn mapping::FieldMapping = &Identity;

@@ -398,7 +398,7 @@ impl<'r> Checker<'r> {
         }
         match raw.get("id") {
             None => self.push(
-                None,
+                Some(self.rule.pos),
                 Severity::Warning,
                 "missing-id",
                 "no `id` (spec: a UUID is recommended so the rule can be referenced)".into(),
@@ -415,7 +415,7 @@ impl<'r> Checker<'r> {
         if raw.get("logsource").is_none() {
             let e = RuleError::MissingKey("logsource");
             self.push(
-                None,
+                Some(self.rule.pos),
                 Severity::Error,
                 e.category(),
                 format!("{e} (spec: required)"),

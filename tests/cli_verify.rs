@@ -26,7 +26,7 @@ fn every_kind_of_problem_is_reported_with_its_position() {
         "broken/empty_pattern.yml: error: condition pattern `filter*` matches no search identifier (10:16)",
         "broken/missing_detection.yml: error: missing required key `detection` (1:1)",
         "broken/modifier_combination.yml: error: modifiers: `re` must be the first value modifier (9:9)",
-        "broken/no_logsource.yml: error: missing required key `logsource` (spec: required)",
+        "broken/no_logsource.yml: error: missing required key `logsource` (spec: required) (1:1)",
         "broken/placeholder.yml: error: does not compile: placeholder `%admins%` is not defined",
         "broken/unknown_identifier.yml: error: condition references unknown search identifier `filter` (10:16)",
         "broken/unknown_modifier.yml: error: unknown modifier `endswoth` (9:9)",
@@ -89,6 +89,15 @@ fn exit_status_gates_ci() {
         stdout(&q)
     );
     assert_eq!(run(&["verify"]).status.code(), Some(2), "usage error");
+    let missing = run(&["verify", "testdata/verify/no-such-dir"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a missing rule path is an I/O error, not a finding"
+    );
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no-such-dir: no such file or directory")
+    );
 }
 
 #[test]

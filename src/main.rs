@@ -86,6 +86,9 @@ struct VerifyArgs {
     /// Rule files or directories (recursive; `deprecated` folders skipped).
     #[arg(value_name = "RULES", required = true)]
     rules: Vec<PathBuf>,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -110,6 +113,9 @@ struct ExplainArgs {
     /// A rule file, or a rule id looked up in the -r paths.
     #[arg(value_name = "RULE")]
     rule: String,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
     /// Rule files or directories to look the rule id up in. Repeatable.
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
@@ -240,8 +246,11 @@ fn verify(args: VerifyArgs) -> Result<u8> {
         anyhow::bail!("{}: no such file or directory", missing.display());
     }
     let placeholders = placeholders(&args.placeholders)?;
-    // The field mapping rules must compile under: `Identity` until `-c CONFIG` is wired in.
-    let mapping: &dyn mapping::FieldMapping = &Identity;
+    let chain = load_configs(&args.config, false)?;
+    for w in chain.warnings() {
+        eprintln!("sigma-match: {w}");
+    }
+    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
     let verified = v::verify_paths(&args.rules, &v::Options { mapping, placeholders: &placeholders });
     let moved = match &args.move_to {
         Some(dir) => Some(
@@ -343,8 +352,8 @@ fn run(cli: RunArgs) -> Result<u8> {
 fn explain(args: ExplainArgs) -> Result<u8> {
     use sigma_match::explain as ex;
     let placeholders = placeholders(&args.placeholders)?;
-    // The field mapping the rule is explained under: `Identity` until `-c CONFIG` is wired in.
-    let mapping: &dyn mapping::FieldMapping = &Identity;
+    let chain = load_configs(&args.config, false)?;
+    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
     let rules = ex::find_rules(&args.rule, &args.rules)?;
     for (n, rule) in rules.into_iter().enumerate() {
         if n > 0 {

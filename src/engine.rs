@@ -259,7 +259,8 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
                 line_base += res.lines;
                 if let Some(b) = &bar {
                     b.inc(data.len() as u64);
-                    b.set_message(format!("{} events", stats.events));
+                    let secs = start.elapsed().as_secs_f64().max(1e-9);
+                    b.set_message(format!("{} events, {:.0} events/s", stats.events, stats.events as f64 / secs));
                 }
             }
             if let Some(e) = read_error {

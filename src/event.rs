@@ -125,6 +125,8 @@ pub struct EventView {
     /// Set while loading: whether the object has an `xml_string` to resolve.
     xml: Option<(u32, u32)>,
     xml_fields: Vec<FieldId>,
+    /// Fields whose current values came from an EVTX `System` element.
+    system_fields: Vec<FieldId>,
     /// Set while loading: Plaso's source file (`display_name`, else
     /// `filename`) and `record_number`, for [`EventView::record_key`].
     rec_source: Option<(u32, u32)>,
@@ -152,6 +154,7 @@ impl Default for EventView {
             path: String::new(),
             xml: None,
             xml_fields: Vec::new(),
+            system_fields: Vec::new(),
             rec_source: None,
             rec_filename: None,
             rec_number: None,
@@ -159,6 +162,15 @@ impl Default for EventView {
             evtx_xml: true,
         }
     }
+}
+
+/// Case folding used on both sides of every case-insensitive comparison:
+/// ASCII fast path, per-character Unicode lowercase otherwise (so rule
+/// needles and event values fold identically).
+pub fn fold_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    lower_into(&mut out, s);
+    out
 }
 
 fn lower_into(out: &mut String, s: &str) {
@@ -201,6 +213,7 @@ impl EventView {
         self.rec_filename = None;
         self.rec_number = None;
         self.xml_fields.clear();
+        self.system_fields.clear();
         self.line.clear();
         self.line.extend_from_slice(line);
         let mut line = std::mem::take(&mut self.line);
@@ -341,13 +354,29 @@ impl EventView {
                 *i += 1;
                 let path = std::mem::take(&mut self.path);
                 self.scalar(index, &path, scalar);
-                if let Some(alias) = evtx_alias(&path) {
-                    if alias != path {
-                        self.scalar(index, &alias, scalar);
+                if path.starts_with("Event.") {
+                    if let Some(alias) = evtx_alias(&path) {
+                        self.alias(index, &alias, path.starts_with("Event.System."), scalar);
                     }
                 }
                 self.path = path;
             }
+        }
+    }
+
+    /// Records an `evtx_dump` flat alias. EventData/UserData values replace
+    /// System values of the same name, as in the flat EVTX JSON of Hayabusa
+    /// and Zircolite (`Channel` of a log-cleared record names the cleared log).
+    fn alias(&mut self, index: &FieldIndex, alias: &str, from_system: bool, scalar: &Node) {
+        let Some(id) = index.get(alias) else { return };
+        let f = id as usize;
+        if self.field_gen[f] == self.generation && !from_system && self.system_fields.contains(&id) {
+            self.field_head[f] = NONE;
+            self.system_fields.retain(|x| *x != id);
+        }
+        self.scalar(index, alias, scalar);
+        if from_system && !self.system_fields.contains(&id) {
+            self.system_fields.push(id);
         }
     }
 
@@ -412,29 +441,40 @@ impl EventView {
         }
         let fields = std::mem::take(&mut self.evtx);
         let generation = self.generation;
-        for (name, value) in fields.iter() {
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let flat;
+            let name = if name.contains(' ') {
+                flat = flat_name(name);
+                flat.as_str()
+            } else {
+                name
+            };
             let Some(id) = index.get(name) else { continue };
+            let f = id as usize;
+            let seen = self.field_gen[f] == generation;
             // Top-level values win; the XML only fills what is missing.
-            if self.field_gen[id as usize] == generation && !self.from_xml(id) {
+            if seen && !self.xml_fields.contains(&id) {
                 continue;
+            }
+            // An EventData/UserData value replaces a System value of the same
+            // name (e.g. `Channel` of a log-cleared record names the cleared
+            // log), as the flat EVTX JSON of Hayabusa and Zircolite does.
+            if seen && !fields.is_system(i) && self.system_fields.contains(&id) {
+                self.field_head[f] = NONE;
+                self.system_fields.retain(|x| *x != id);
             }
             self.push(index, name, Kind::Str, value, false);
             if let Some(short) = windows_hex(value) {
                 self.push(index, name, Kind::Str, &short, false);
             }
-            self.mark_xml(id);
+            if fields.is_system(i) && !self.system_fields.contains(&id) {
+                self.system_fields.push(id);
+            }
+            if !self.xml_fields.contains(&id) {
+                self.xml_fields.push(id);
+            }
         }
         self.evtx = fields;
-    }
-
-    fn from_xml(&self, id: FieldId) -> bool {
-        self.xml_fields.contains(&id)
-    }
-
-    fn mark_xml(&mut self, id: FieldId) {
-        if !self.xml_fields.contains(&id) {
-            self.xml_fields.push(id);
-        }
     }
 
     /// Fields present in the current event (each once).
@@ -542,9 +582,19 @@ pub fn evtx_alias(path: &str) -> Option<String> {
         return Some(if elem == "Provider" { format!("Provider_{attr}") } else { attr.to_string() });
     }
     if let Some(elem) = rest.strip_suffix(".#text") {
-        return Some(elem.rsplit('.').next().unwrap_or(elem).to_string());
+        return Some(flat_name(elem.rsplit('.').next().unwrap_or(elem)));
     }
-    Some(rest.rsplit('.').next().unwrap_or(rest).to_string())
+    Some(flat_name(rest.rsplit('.').next().unwrap_or(rest)))
+}
+
+/// EventData names with spaces (Defender's `New Value`) lose them in the
+/// flat EVTX convention (`NewValue`), which is how SigmaHQ rules name them.
+pub fn flat_name(name: &str) -> String {
+    if name.contains(' ') {
+        name.replace(' ', "")
+    } else {
+        name.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -662,6 +712,7 @@ mod tests {
         assert_eq!(evtx_alias("Event.System.TimeCreated.#attributes.SystemTime").as_deref(), Some("SystemTime"));
         assert_eq!(evtx_alias("Event.System.EventID.#text").as_deref(), Some("EventID"));
         assert_eq!(evtx_alias("Event.UserData.LogFileCleared.SubjectUserName").as_deref(), Some("SubjectUserName"));
+        assert_eq!(evtx_alias("Event.EventData.New Value").as_deref(), Some("NewValue"));
         assert_eq!(evtx_alias("Image"), None);
         let i = index(&["Image", "EventID", "Event.EventData.Image"]);
         let mut v = EventView::new();

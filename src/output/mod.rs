@@ -1,0 +1,271 @@
+//! Writing run results to files: tagged timelines and match lists.
+//!
+//! This module owns where ordered outputs go and that they never lose data:
+//! a [`Destination`] is standard output or an [`AtomicFile`] (a temporary
+//! file in the target folder, renamed over the final name only by
+//! [`Destination::commit`] after a complete, synced write; dropped on error,
+//! leaving nothing under the final name). It refuses to write over an input.
+//! The sinks themselves live in [`tag`] (Timesketch-style tagged JSONL) and
+//! [`matches`] (one line per event and rule); [`splice`] edits event lines
+//! in place; [`Outputs`] wires them for the command line.
+
+pub mod matches;
+pub mod splice;
+pub mod tag;
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::compile::Ruleset;
+use crate::engine::Sink;
+
+pub use matches::MatchWriter;
+pub use tag::TagWriter;
+
+/// Buffer size of output writers.
+const BUF_SIZE: usize = 1 << 20;
+
+/// A problem creating, writing or committing an output.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{path}: refusing to overwrite input file {input}")]
+    WouldOverwriteInput { path: String, input: String },
+    #[error("{path}: given for more than one output")]
+    SameOutputTwice { path: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A file written under a temporary name in its target folder and renamed
+/// over `path` only on [`AtomicFile::commit`]. Dropping it uncommitted
+/// deletes the temporary file, so a failed run never leaves a truncated
+/// file under the final name (an existing file there is kept as it was).
+pub struct AtomicFile {
+    path: PathBuf,
+    w: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        if path.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        #[cfg(unix)]
+        {
+            // Like `File::create`: 0666 less the umask (tempfile's default is 0600).
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir)?;
+        Ok(AtomicFile { path: path.to_path_buf(), w: BufWriter::with_capacity(BUF_SIZE, tmp) })
+    }
+
+    /// Flushes, syncs to disk and renames over the final path.
+    pub fn commit(self) -> io::Result<()> {
+        let tmp = self.w.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.w.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+enum Target {
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    File(AtomicFile),
+}
+
+/// Where one output goes: a file (written atomically) or standard output
+/// (`-`). Write errors carry the destination's name.
+pub struct Destination {
+    name: String,
+    target: Target,
+}
+
+impl Destination {
+    /// Opens `spec` (`-` = standard output) for writing, refusing a path that
+    /// is one of `inputs` (same file after symlinks and hard links, or the
+    /// file standard input reads when an input is `-`).
+    pub fn create(spec: &str, inputs: &[String]) -> Result<Destination, OutputError> {
+        if spec == "-" {
+            let out = BufWriter::with_capacity(BUF_SIZE, io::stdout().lock());
+            return Ok(Destination { name: "<stdout>".into(), target: Target::Stdout(out) });
+        }
+        check_not_input(Path::new(spec), inputs)?;
+        let file = AtomicFile::create(Path::new(spec)).map_err(|source| OutputError::Io { path: spec.into(), source })?;
+        Ok(Destination { name: spec.into(), target: Target::File(file) })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_stdout(&self) -> bool {
+        matches!(self.target, Target::Stdout(_))
+    }
+
+    /// Completes the output: flush, and for a file sync and rename it into place.
+    pub fn commit(self) -> Result<(), OutputError> {
+        let r = match self.target {
+            Target::Stdout(mut w) => w.flush(),
+            Target::File(f) => f.commit(),
+        };
+        r.map_err(|source| OutputError::Io { path: self.name, source })
+    }
+
+    fn with_name(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.name))
+    }
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = match &mut self.target {
+            Target::Stdout(w) => w.write(buf),
+            Target::File(f) => f.write(buf),
+        };
+        r.map_err(|e| self.with_name(e))
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let r = match &mut self.target {
+            Target::Stdout(w) => w.write_all(buf),
+            Target::File(f) => f.write_all(buf),
+        };
+        r.map_err(|e| self.with_name(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let r = match &mut self.target {
+            Target::Stdout(w) => w.flush(),
+            Target::File(f) => f.flush(),
+        };
+        r.map_err(|e| self.with_name(e))
+    }
+}
+
+/// Fails if `out` is the same file as one of `inputs` (compared by device
+/// and inode, so symlinks, hard links and `./a` vs `a` are all caught).
+pub fn check_not_input(out: &Path, inputs: &[String]) -> Result<(), OutputError> {
+    let refuse = |input: &str| OutputError::WouldOverwriteInput { path: out.display().to_string(), input: input.into() };
+    let Ok(handle) = same_file::Handle::from_path(out) else {
+        return Ok(()); // does not exist (yet): cannot be an input
+    };
+    for input in inputs {
+        if input == "-" {
+            if same_file::Handle::stdin().is_ok_and(|h| h == handle) {
+                return Err(refuse("- (standard input)"));
+            }
+        } else if same_file::Handle::from_path(input).is_ok_and(|h| h == handle) {
+            return Err(refuse(input));
+        }
+    }
+    Ok(())
+}
+
+/// What the command line asked to write.
+#[derive(Debug, Clone, Default)]
+pub struct OutputSpec {
+    /// `--tag-out`: file or `-`.
+    pub tag_out: Option<String>,
+    /// `--matched-only`.
+    pub matched_only: bool,
+    /// `--matches`: file or `-`.
+    pub matches: Option<String>,
+}
+
+/// The outputs of one run, opened before it and committed after it.
+#[derive(Default)]
+pub struct Outputs {
+    tag: Option<TagWriter<Destination>>,
+    matches: Option<MatchWriter<Destination>>,
+}
+
+impl Outputs {
+    pub fn open(spec: &OutputSpec, ruleset: &Ruleset, inputs: &[String]) -> Result<Outputs, OutputError> {
+        if let (Some(a), Some(b)) = (&spec.tag_out, &spec.matches) {
+            let same = a == b || same_file::is_same_file(a, b).unwrap_or(false);
+            if same {
+                return Err(OutputError::SameOutputTwice { path: a.clone() });
+            }
+        }
+        let tag = match &spec.tag_out {
+            Some(p) => Some(TagWriter::new(ruleset, Destination::create(p, inputs)?, spec.matched_only)),
+            None => None,
+        };
+        let matches = match &spec.matches {
+            Some(p) => Some(MatchWriter::new(ruleset, Destination::create(p, inputs)?)),
+            None => None,
+        };
+        Ok(Outputs { tag, matches })
+    }
+
+    /// Whether any output writes to standard output (the report then goes to stderr).
+    pub fn uses_stdout(&self) -> bool {
+        self.tag.as_ref().is_some_and(|t| t.get_ref().is_stdout())
+            || self.matches.as_ref().is_some_and(|m| m.get_ref().is_stdout())
+    }
+
+    /// The sinks to hand to [`crate::engine::run`].
+    pub fn sinks(&mut self) -> Vec<&mut dyn Sink> {
+        let mut v: Vec<&mut dyn Sink> = Vec::new();
+        if let Some(t) = &mut self.tag {
+            v.push(t);
+        }
+        if let Some(m) = &mut self.matches {
+            v.push(m);
+        }
+        v
+    }
+
+    /// Drops every output uncommitted (files are not created; what went to
+    /// standard output stays incomplete) and says so, one message each.
+    pub fn abandon(self) -> Vec<String> {
+        let t = self.tag.map(TagWriter::into_inner);
+        let m = self.matches.map(MatchWriter::into_inner);
+        t.into_iter()
+            .chain(m)
+            .map(|d| match d.is_stdout() {
+                true => format!("{} is incomplete", d.name()),
+                false => format!("{} not written", d.name()),
+            })
+            .collect()
+    }
+
+    /// Lines written unchanged although they matched (not JSON objects).
+    pub fn unedited(&self) -> u64 {
+        self.tag.as_ref().map_or(0, |t| t.unedited())
+    }
+
+    /// Commits every output (see [`Destination::commit`]).
+    pub fn commit(self) -> Result<(), OutputError> {
+        if let Some(t) = self.tag {
+            t.into_inner().commit()?;
+        }
+        if let Some(m) = self.matches {
+            m.into_inner().commit()?;
+        }
+        Ok(())
+    }
+}

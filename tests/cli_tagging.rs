@@ -238,3 +238,33 @@ fn corpus_plaso_export_round_trips() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_and_devices_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = testdata("timesketch/rules");
+    let events = testdata("timesketch/sigma_events.jsonl");
+    // A link to an earlier output: the file it points to is replaced, the link stays.
+    let real = dir.path().join("real.jsonl");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = run(&[&rules, &events, "--matches", &s(&link)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&real).unwrap().contains("Suspicious Installation of ZMap"));
+    // A FIFO (like a device) is written, never replaced by a regular file.
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let o = run(&[&rules, &events, "--tag-out", &s(&fifo), "--matched-only"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    let got = String::from_utf8(reader.join().unwrap()).unwrap();
+    assert!(got.starts_with("{\"message\": \"Install: zmap") && got.contains("ts_sigma_rule"), "{got}");
+}

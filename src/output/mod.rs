@@ -51,9 +51,6 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(path: &Path) -> io::Result<AtomicFile> {
-        if path.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
-        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -96,6 +93,9 @@ impl Write for AtomicFile {
 enum Target {
     Stdout(BufWriter<io::StdoutLock<'static>>),
     File(AtomicFile),
+    /// A device or FIFO (`/dev/null`, a named pipe): written in place, as
+    /// there is no file to replace.
+    Special(BufWriter<std::fs::File>),
 }
 
 /// Where one output goes: a file (written atomically) or standard output
@@ -108,15 +108,28 @@ pub struct Destination {
 impl Destination {
     /// Opens `spec` (`-` = standard output) for writing, refusing a path that
     /// is one of `inputs` (same file after symlinks and hard links, or the
-    /// file standard input reads when an input is `-`).
+    /// file standard input reads when an input is `-`). A symlink to a
+    /// regular file is followed (the file it points to is replaced, the link
+    /// kept); a device or FIFO is written directly.
     pub fn create(spec: &str, inputs: &[String]) -> Result<Destination, OutputError> {
         if spec == "-" {
             let out = BufWriter::with_capacity(BUF_SIZE, io::stdout().lock());
             return Ok(Destination { name: "<stdout>".into(), target: Target::Stdout(out) });
         }
-        check_not_input(Path::new(spec), inputs)?;
-        let file = AtomicFile::create(Path::new(spec)).map_err(|source| OutputError::Io { path: spec.into(), source })?;
-        Ok(Destination { name: spec.into(), target: Target::File(file) })
+        let path = Path::new(spec);
+        check_not_input(path, inputs)?;
+        let io_err = |source| OutputError::Io { path: spec.into(), source };
+        let target = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"))),
+            Ok(m) if !m.is_file() => {
+                let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io_err)?;
+                Target::Special(BufWriter::with_capacity(BUF_SIZE, f))
+            }
+            Ok(_) => Target::File(AtomicFile::create(&path.canonicalize().map_err(io_err)?).map_err(io_err)?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Target::File(AtomicFile::create(path).map_err(io_err)?),
+            Err(e) => return Err(io_err(e)),
+        };
+        Ok(Destination { name: spec.into(), target })
     }
 
     pub fn name(&self) -> &str {
@@ -127,10 +140,16 @@ impl Destination {
         matches!(self.target, Target::Stdout(_))
     }
 
+    /// Whether nothing is visible under the name before [`Self::commit`].
+    pub fn is_atomic(&self) -> bool {
+        matches!(self.target, Target::File(_))
+    }
+
     /// Completes the output: flush, and for a file sync and rename it into place.
     pub fn commit(self) -> Result<(), OutputError> {
         let r = match self.target {
             Target::Stdout(mut w) => w.flush(),
+            Target::Special(mut w) => w.flush(),
             Target::File(f) => f.commit(),
         };
         r.map_err(|source| OutputError::Io { path: self.name, source })
@@ -145,6 +164,7 @@ impl Write for Destination {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let r = match &mut self.target {
             Target::Stdout(w) => w.write(buf),
+            Target::Special(w) => w.write(buf),
             Target::File(f) => f.write(buf),
         };
         r.map_err(|e| self.with_name(e))
@@ -152,6 +172,7 @@ impl Write for Destination {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let r = match &mut self.target {
             Target::Stdout(w) => w.write_all(buf),
+            Target::Special(w) => w.write_all(buf),
             Target::File(f) => f.write_all(buf),
         };
         r.map_err(|e| self.with_name(e))
@@ -159,6 +180,7 @@ impl Write for Destination {
     fn flush(&mut self) -> io::Result<()> {
         let r = match &mut self.target {
             Target::Stdout(w) => w.flush(),
+            Target::Special(w) => w.flush(),
             Target::File(f) => f.flush(),
         };
         r.map_err(|e| self.with_name(e))
@@ -166,22 +188,51 @@ impl Write for Destination {
 }
 
 /// Fails if `out` is the same file as one of `inputs` (compared by device
-/// and inode, so symlinks, hard links and `./a` vs `a` are all caught).
+/// and inode, so symlinks, hard links and `./a` vs `a` are all caught; the
+/// files are only `stat`ed, never opened, so FIFOs do not block).
 pub fn check_not_input(out: &Path, inputs: &[String]) -> Result<(), OutputError> {
-    let refuse = |input: &str| OutputError::WouldOverwriteInput { path: out.display().to_string(), input: input.into() };
-    let Ok(handle) = same_file::Handle::from_path(out) else {
+    let Some(id) = file_id(out) else {
         return Ok(()); // does not exist (yet): cannot be an input
     };
     for input in inputs {
-        if input == "-" {
-            if same_file::Handle::stdin().is_ok_and(|h| h == handle) {
-                return Err(refuse("- (standard input)"));
-            }
-        } else if same_file::Handle::from_path(input).is_ok_and(|h| h == handle) {
-            return Err(refuse(input));
+        let other = if input == "-" { stdin_id() } else { file_id(Path::new(input)) };
+        let same = other.as_ref() == Some(&id);
+        if same {
+            let input = if input == "-" { "- (standard input)" } else { input };
+            return Err(OutputError::WouldOverwriteInput { path: out.display().to_string(), input: input.into() });
         }
     }
     Ok(())
+}
+
+/// Identity of an existing file: (device, inode) on Unix, else the canonical path.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(p: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(p: &Path) -> Option<FileId> {
+    p.canonicalize().ok()
+}
+
+#[cfg(unix)]
+fn stdin_id() -> Option<FileId> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    std::fs::File::from(fd).metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn stdin_id() -> Option<FileId> {
+    None
 }
 
 /// What the command line asked to write.
@@ -205,8 +256,7 @@ pub struct Outputs {
 impl Outputs {
     pub fn open(spec: &OutputSpec, ruleset: &Ruleset, inputs: &[String]) -> Result<Outputs, OutputError> {
         if let (Some(a), Some(b)) = (&spec.tag_out, &spec.matches) {
-            let same = a == b || same_file::is_same_file(a, b).unwrap_or(false);
-            if same {
+            if a == b || file_id(Path::new(a)).is_some_and(|x| Some(x) == file_id(Path::new(b))) {
                 return Err(OutputError::SameOutputTwice { path: a.clone() });
             }
         }
@@ -240,15 +290,16 @@ impl Outputs {
     }
 
     /// Drops every output uncommitted (files are not created; what went to
-    /// standard output stays incomplete) and says so, one message each.
+    /// standard output or a device stays incomplete) and says so, one
+    /// message each.
     pub fn abandon(self) -> Vec<String> {
         let t = self.tag.map(TagWriter::into_inner);
         let m = self.matches.map(MatchWriter::into_inner);
         t.into_iter()
             .chain(m)
-            .map(|d| match d.is_stdout() {
-                true => format!("{} is incomplete", d.name()),
-                false => format!("{} not written", d.name()),
+            .map(|d| match d.is_atomic() {
+                true => format!("{} not written", d.name()),
+                false => format!("{} is incomplete", d.name()),
             })
             .collect()
     }

@@ -235,6 +235,14 @@ pub struct Ruleset {
     pub by_needle: Vec<Vec<u32>>,
 }
 
+/// One rule's compiled parts, before they join the ruleset.
+struct Compiled {
+    items: Vec<Item>,
+    expr: Expr,
+    uses_keywords: bool,
+    witness: Option<Vec<NeedleId>>,
+}
+
 /// Builds a [`Ruleset`] rule by rule.
 pub struct RulesetBuilder<'a> {
     opts: CompileOptions<'a>,
@@ -266,9 +274,8 @@ impl<'a> RulesetBuilder<'a> {
         let pools_before: HashMap<(Slot, bool), usize> =
             self.pools.iter().map(|(k, v)| (*k, v.texts.len())).collect();
         match self.compile_rule(&rule) {
-            Ok((items, expr, uses_kw)) => {
-                self.uses_keywords |= uses_kw;
-                let witness = witness(&expr, &items);
+            Ok(Compiled { items, expr, uses_keywords, witness }) => {
+                self.uses_keywords |= uses_keywords;
                 self.rules.push(CompiledRule { rule, items, expr, witness });
                 Ok(())
             }
@@ -348,7 +355,8 @@ impl<'a> RulesetBuilder<'a> {
         id
     }
 
-    fn compile_rule(&mut self, rule: &Rule) -> Result<(Vec<Item>, Expr, bool), (Option<crate::yaml::Pos>, RuleError)> {
+    /// Compiles a rule to its items, condition, keyword use and witness.
+    fn compile_rule(&mut self, rule: &Rule) -> Result<Compiled, (Option<crate::yaml::Pos>, RuleError)> {
         let mut items = Vec::new();
         let mut uses_kw = false;
         let mut search_exprs = Vec::with_capacity(rule.detection.searches.len());
@@ -356,6 +364,10 @@ impl<'a> RulesetBuilder<'a> {
             search_exprs.push(self.compile_search(rule, &s.search, &mut items, &mut uses_kw)?);
         }
         let mut expr = self.compile_condition(&rule.detection.condition, rule, &search_exprs);
+        // The witness comes from the rule's own detection first: logsource
+        // conditions (Channel, EventID) are present in most events and
+        // would make a poor filter.
+        let own_witness = witness(&simplify(expr.clone()), &items);
         let extra = self.opts.mapping.logsource_conditions(&rule.logsource);
         if !extra.is_empty() {
             let mut all = vec![expr];
@@ -368,7 +380,9 @@ impl<'a> RulesetBuilder<'a> {
             }
             expr = Expr::And(all);
         }
-        Ok((items, simplify(expr), uses_kw))
+        let expr = simplify(expr);
+        let witness = own_witness.or_else(|| witness(&expr, &items));
+        Ok(Compiled { items, expr, uses_keywords: uses_kw, witness })
     }
 
     fn compile_condition(&self, c: &Condition, rule: &Rule, searches: &[Expr]) -> Expr {

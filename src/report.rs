@@ -188,12 +188,12 @@ impl Report {
         let mut out = String::new();
         let ok: Vec<&RuleRow> = self.rules.iter().filter(|r| r.state == "ok" && (show_zero || r.count > 0)).collect();
         let tw = ok.iter().map(|r| r.title.chars().count()).max().unwrap_or(5).clamp(5, 60);
-        let _ = writeln!(out, "{:>8}  {:>8}  {:<8}  {:<tw$}  {:<36}  file", "count", "records", "level", "title", "id");
+        let _ = writeln!(out, "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  file", "count", "records", "level", "title", "id");
         for r in &ok {
             let title: String = r.title.chars().take(tw).collect();
             let _ = writeln!(
                 out,
-                "{:>8}  {:>8}  {:<8}  {:<tw$}  {:<36}  {}",
+                "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  {}",
                 r.count,
                 r.records,
                 r.level.as_deref().unwrap_or("-"),

@@ -149,3 +149,21 @@ fn reads_standard_input() {
     assert_eq!(count(&d, "Whoami Execution"), vec![1]);
     assert_eq!(d["malformed"][0]["input"], "-");
 }
+
+#[test]
+fn bundled_windows_logsource_config_restricts_rules_to_their_channels() {
+    // testdata/plaso holds 19 real Plaso events (see its NOTICE): 3 are
+    // Sysmon EID 1 process creations (2 records), 5 are Security channel
+    // events, 17 carry an Execution ProcessID. Without logsource conditions
+    // both rules over-match other Sysmon events and other channels; with
+    // the bundled config they keep to their logsource.
+    let args = ["testdata/windows-logsources", "testdata/plaso/plaso-sample.jsonl"];
+    let plain = json(&args);
+    assert_eq!(count(&plain, "Any Process Creation With An Image Path"), vec![7]);
+    assert_eq!(count(&plain, "Any Security Channel Event"), vec![17]);
+    let mut with = args.to_vec();
+    with.extend(["-c", "configs/windows-logsources.yml"]);
+    let mapped = json(&with);
+    assert_eq!(count(&mapped, "Any Process Creation With An Image Path"), vec![3]);
+    assert_eq!(count(&mapped, "Any Security Channel Event"), vec![5]);
+}

@@ -74,6 +74,9 @@ fn timesketch_fixture_tagged_like_the_sigma_analyzer() {
     for k in ["message", "datetime", "timestamp", "timestamp_desc"] {
         assert!(tagged.get(k).is_some(), "{k}");
     }
+    // The README shows this line as the example of a tagged event.
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(readme.contains(std::str::from_utf8(outs[3]).unwrap()), "README example is out of date");
     // The input ends without a newline; so does the output.
     assert_eq!(input.last() != Some(&b'\n'), output.last() != Some(&b'\n'));
 }

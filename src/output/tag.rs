@@ -42,7 +42,10 @@ pub struct RuleAttributes {
 
 impl RuleAttributes {
     pub fn new(title: &str, id: Option<&str>, tags: &[String]) -> RuleAttributes {
-        let mut a = RuleAttributes { sigma_rule: vec![title.to_string()], ..Default::default() };
+        let mut a = RuleAttributes {
+            sigma_rule: vec![title.to_string()],
+            ..Default::default()
+        };
         // sigma_tagger.py: `if rule_id:` (an empty id is not added).
         if let Some(id) = id.filter(|i| !i.is_empty()) {
             a.sigma_rule.push(id.to_string());
@@ -111,15 +114,26 @@ impl<W: Write> TagWriter<W> {
         let mut ttp: Vec<&str> = Vec::new();
         let mut tag: Vec<&str> = Vec::new();
         for &r in rules {
-            let Some(a) = self.rules.get(r as usize) else { continue };
+            let Some(a) = self.rules.get(r as usize) else {
+                continue;
+            };
             sigma.extend(a.sigma_rule.iter().map(String::as_str));
             ttp.extend(a.ttp.iter().map(String::as_str));
             tag.extend(a.tag.iter().map(String::as_str));
         }
         let merges = [
-            ListMerge { key: TS_SIGMA_RULE, add: &sigma },
-            ListMerge { key: TS_TTP, add: &ttp },
-            ListMerge { key: TAG, add: &tag },
+            ListMerge {
+                key: TS_SIGMA_RULE,
+                add: &sigma,
+            },
+            ListMerge {
+                key: TS_TTP,
+                add: &ttp,
+            },
+            ListMerge {
+                key: TAG,
+                add: &tag,
+            },
         ];
         self.buf.clear();
         if merge_lists(line, &merges, &mut self.buf) {
@@ -132,7 +146,13 @@ impl<W: Write> TagWriter<W> {
 }
 
 impl<W: Write> Sink for TagWriter<W> {
-    fn chunk(&mut self, _input: &str, data: &[u8], _first_line: u64, matches: &[LineMatch]) -> io::Result<()> {
+    fn chunk(
+        &mut self,
+        _input: &str,
+        data: &[u8],
+        _first_line: u64,
+        matches: &[LineMatch],
+    ) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -152,9 +172,11 @@ impl<W: Write> Sink for TagWriter<W> {
             pos = end;
             if self.matched_only {
                 // The line's own terminator (`\r\n` or `\n`), or `\n` at the end of input.
-                let term_end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1);
+                let term_end =
+                    memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1);
                 let term = &data[end..term_end];
-                self.out.write_all(if term.is_empty() { b"\n" } else { term })?;
+                self.out
+                    .write_all(if term.is_empty() { b"\n" } else { term })?;
             }
         }
         if !self.matched_only {
@@ -175,15 +197,23 @@ mod tests {
 
     #[test]
     fn tags_split_like_sigma_tagger() {
-        let tags: Vec<String> =
-            ["attack.t1046", "car.2013-04-002", "cve.2021-44228", "Attack.x", "detection.threat-hunting"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let tags: Vec<String> = [
+            "attack.t1046",
+            "car.2013-04-002",
+            "cve.2021-44228",
+            "Attack.x",
+            "detection.threat-hunting",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let a = RuleAttributes::new("Zmap", Some("5266a592"), &tags);
         assert_eq!(a.sigma_rule, ["Zmap", "5266a592"]);
         assert_eq!(a.ttp, ["attack.t1046", "car.2013-04-002"]);
-        assert_eq!(a.tag, ["cve.2021-44228", "Attack.x", "detection.threat-hunting"]);
+        assert_eq!(
+            a.tag,
+            ["cve.2021-44228", "Attack.x", "detection.threat-hunting"]
+        );
         assert_eq!(RuleAttributes::new("T", Some(""), &[]).sigma_rule, ["T"]);
         assert_eq!(RuleAttributes::new("T", None, &[]).sigma_rule, ["T"]);
     }

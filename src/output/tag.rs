@@ -85,6 +85,11 @@ impl<W: Write> TagWriter<W> {
             .iter()
             .map(|r| RuleAttributes::new(&r.rule.title, r.rule.id.as_deref(), &r.rule.tags))
             .collect();
+        Self::with_rules(rules, out, matched_only)
+    }
+
+    /// A writer for rules given by their attributes (index = rule index).
+    pub fn with_rules(rules: Vec<RuleAttributes>, out: W, matched_only: bool) -> Self {
         TagWriter {
             out,
             rules,
@@ -175,8 +180,10 @@ impl<W: Write> Sink for TagWriter<W> {
                 let term_end =
                     memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1);
                 let term = &data[end..term_end];
-                self.out
-                    .write_all(if term.is_empty() { b"\n" } else { term })?;
+                self.out.write_all(term)?;
+                if !term.ends_with(b"\n") {
+                    self.out.write_all(b"\n")?;
+                }
             }
         }
         if !self.matched_only {
@@ -216,5 +223,58 @@ mod tests {
         );
         assert_eq!(RuleAttributes::new("T", Some(""), &[]).sigma_rule, ["T"]);
         assert_eq!(RuleAttributes::new("T", None, &[]).sigma_rule, ["T"]);
+    }
+
+    fn writer(matched_only: bool) -> TagWriter<Vec<u8>> {
+        let rule = RuleAttributes::new("R", Some("i"), &["attack.x".to_string(), "t".to_string()]);
+        TagWriter::with_rules(vec![rule], Vec::new(), matched_only)
+    }
+
+    /// Matches for the given 1-based line numbers of `data`.
+    fn matches(data: &[u8], lines: &[u64]) -> Vec<LineMatch> {
+        crate::source::lines(data)
+            .filter(|(i, _, _)| lines.contains(&(i + 1)))
+            .map(|(i, _, range)| LineMatch {
+                line: i + 1,
+                range,
+                rules: vec![0],
+            })
+            .collect()
+    }
+
+    const TAGS: &str = r#""ts_sigma_rule":["R","i"],"ts_ttp":["attack.x"],"tag":["t"]"#;
+
+    #[test]
+    fn full_output_keeps_crlf_and_separates_inputs() {
+        let mut w = writer(false);
+        let a = b"{\"a\":1}\r\n\n{\"b\":2}\r\nnot json\n{\"c\":3}";
+        w.chunk("a", a, 1, &matches(a, &[1, 5])).unwrap();
+        let b = b"{\"d\":4}\n";
+        w.chunk("b", b, 1, &matches(b, &[1])).unwrap();
+        w.finish().unwrap();
+        let want = format!(
+            "{{\"a\":1,{TAGS}}}\r\n\n{{\"b\":2}}\r\nnot json\n{{\"c\":3,{TAGS}}}\n{{\"d\":4,{TAGS}}}\n"
+        );
+        assert_eq!(String::from_utf8(w.into_inner()).unwrap(), want);
+    }
+
+    #[test]
+    fn matched_only_ends_every_line() {
+        let mut w = writer(true);
+        let a = b"{\"a\":1}\r\n{\"b\":2}\n{\"c\":3}\r";
+        w.chunk("a", a, 1, &matches(a, &[1, 3])).unwrap();
+        let b = b"{\"d\":4}";
+        w.chunk("b", b, 1, &matches(b, &[1])).unwrap();
+        let want = format!("{{\"a\":1,{TAGS}}}\r\n{{\"c\":3,{TAGS}}}\r\n{{\"d\":4,{TAGS}}}\n");
+        assert_eq!(String::from_utf8(w.into_inner()).unwrap(), want);
+    }
+
+    #[test]
+    fn matched_lines_that_are_not_objects_are_counted_and_kept() {
+        let mut w = writer(false);
+        let a = b"[1]\n";
+        w.chunk("a", a, 1, &matches(a, &[1])).unwrap();
+        assert_eq!(w.unedited(), 1);
+        assert_eq!(w.into_inner(), a);
     }
 }

@@ -23,23 +23,21 @@ cat "$EVENTS" > /dev/null
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-bench() {
-    local name="$1"; shift
-    local walls=() cpus=()
-    for _ in $(seq "$RUNS"); do
+NAMES=("count (report only)" "--tag-out FILE" "--tag-out FILE --matched-only" "--matches FILE" "--tag-out FILE --matches FILE")
+ARGS=("" "--tag-out $WORK/out.jsonl" "--tag-out $WORK/out.jsonl --matched-only" "--matches $WORK/out-m.jsonl"
+      "--tag-out $WORK/out.jsonl --matches $WORK/out-m.jsonl")
+# Rounds interleave the variants, so load changes on a shared machine hit them alike.
+for _ in $(seq "$RUNS"); do
+    for i in "${!NAMES[@]}"; do
         rm -f "$WORK"/out*.jsonl
-        local t
-        t=$( { TIMEFORMAT='%R %U %S'; time "$BIN" "$RULES" "$EVENTS" -q "$@" > /dev/null 2>&1; } 2>&1 )
+        # shellcheck disable=SC2086  # ARGS entries are word lists
+        t=$( { TIMEFORMAT='%R %U %S'; time "$BIN" "$RULES" "$EVENTS" -q ${ARGS[$i]} > /dev/null 2>&1; } 2>&1 )
         read -r real user sys <<< "$t"
-        walls+=("$real")
-        cpus+=("$(awk "BEGIN {print $user + $sys}")")
+        echo "$real" >> "$WORK/wall.$i"
+        awk "BEGIN {print $user + $sys}" >> "$WORK/cpu.$i"
     done
-    printf '%-34s wall %6.2fs   cpu %6.2fs\n' "$name" \
-        "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
-}
-
-bench "count (report only)"
-bench "--tag-out FILE" --tag-out "$WORK/out.jsonl"
-bench "--tag-out FILE --matched-only" --tag-out "$WORK/out.jsonl" --matched-only
-bench "--matches FILE" --matches "$WORK/out-m.jsonl"
-bench "--tag-out FILE --matches FILE" --tag-out "$WORK/out.jsonl" --matches "$WORK/out-m.jsonl"
+done
+for i in "${!NAMES[@]}"; do
+    printf '%-34s wall %6.2fs   cpu %6.2fs\n' "${NAMES[$i]}" "$(median < "$WORK/wall.$i")" "$(median < "$WORK/cpu.$i")"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -53,7 +53,12 @@ fn timesketch_fixture_tagged_like_the_sigma_analyzer() {
     let dir = tempfile::tempdir().unwrap();
     let events = testdata("timesketch/sigma_events.jsonl");
     let out = dir.path().join("tagged.jsonl");
-    let o = run(&[&testdata("timesketch/rules"), &events, "--tag-out", &s(&out)]);
+    let o = run(&[
+        &testdata("timesketch/rules"),
+        &events,
+        "--tag-out",
+        &s(&out),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let input = std::fs::read(&events).unwrap();
     let output = std::fs::read(&out).unwrap();
@@ -67,13 +72,23 @@ fn timesketch_fixture_tagged_like_the_sigma_analyzer() {
     // Line 4 (apt-get install zmap) is matched by "Suspicious Installation of ZMap".
     let tagged: Value = serde_json::from_slice(outs[3]).unwrap();
     let mut want: Value = serde_json::from_slice(ins[3]).unwrap();
-    want["ts_sigma_rule"] = serde_json::json!(["Suspicious Installation of ZMap", "5266a592-b793-11ea-b3de-0242ac130004"]);
+    want["ts_sigma_rule"] = serde_json::json!([
+        "Suspicious Installation of ZMap",
+        "5266a592-b793-11ea-b3de-0242ac130004"
+    ]);
     want["ts_ttp"] = serde_json::json!(["attack.discovery", "attack.t1046"]);
     assert_eq!(tagged, want);
     // Timesketch's JSONL importer needs these, untouched.
     for k in ["message", "datetime", "timestamp", "timestamp_desc"] {
         assert!(tagged.get(k).is_some(), "{k}");
     }
+    // The README shows this line as the example of a tagged event.
+    let readme =
+        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(
+        readme.contains(std::str::from_utf8(outs[3]).unwrap()),
+        "README example is out of date"
+    );
     // The input ends without a newline; so does the output.
     assert_eq!(input.last() != Some(&b'\n'), output.last() != Some(&b'\n'));
 }
@@ -83,7 +98,10 @@ fn stdin_to_stdout_streams_in_order_with_the_report_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let rules = write_rules(dir.path());
     let (data, kinds) = timeline(25_000); // several stream chunks
-    let o = run_stdin(&[&s(&rules), "-", "--tag-out", "-", "--format", "json"], &data);
+    let o = run_stdin(
+        &[&s(&rules), "-", "--tag-out", "-", "--format", "json"],
+        &data,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     check_tagged(&data, &kinds, &o.stdout, false);
     let report: Value = serde_json::from_str(&stderr(&o)).expect("the report goes to stderr");
@@ -99,11 +117,28 @@ fn matched_only_and_matches_files() {
     std::fs::write(&events, &data).unwrap();
     let tagged = dir.path().join("matched.jsonl");
     let matches = dir.path().join("matches.jsonl");
-    let o = run(&[&s(&rules), &s(&events), "--tag-out", &s(&tagged), "--matched-only", "--matches", &s(&matches)]);
+    let o = run(&[
+        &s(&rules),
+        &s(&events),
+        "--tag-out",
+        &s(&tagged),
+        "--matched-only",
+        "--matches",
+        &s(&matches),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Zmap install"), "the report stays on stdout");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Zmap install"),
+        "the report stays on stdout"
+    );
     check_tagged(&data, &kinds, &std::fs::read(&tagged).unwrap(), true);
-    check_matches(&data, &kinds, &std::fs::read(&matches).unwrap(), &s(&events), &rules);
+    check_matches(
+        &data,
+        &kinds,
+        &std::fs::read(&matches).unwrap(),
+        &s(&events),
+        &rules,
+    );
 }
 
 #[test]
@@ -118,7 +153,11 @@ fn refuses_to_overwrite_an_input() {
         for target in [s(&events), via_dot.clone()] {
             let o = run(&[&rules, &s(&events), flag, &target]);
             assert_eq!(o.status.code(), Some(2));
-            assert!(stderr(&o).contains("refusing to overwrite input file"), "{}", stderr(&o));
+            assert!(
+                stderr(&o).contains("refusing to overwrite input file"),
+                "{}",
+                stderr(&o)
+            );
             assert_eq!(std::fs::read_to_string(&events).unwrap(), original);
         }
     }
@@ -130,7 +169,10 @@ fn refuses_to_overwrite_an_input() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&events).unwrap(), original);
-    let names: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let names: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(names, [events]);
 }
 
@@ -146,24 +188,53 @@ fn failed_runs_leave_no_output_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("file.txt/out.jsonl"), "{}", stderr(&o));
     // The folder does not exist.
-    let o = run(&[&rules, &events, "--matches", &s(&dir.path().join("nope/m.jsonl"))]);
+    let o = run(&[
+        &rules,
+        &events,
+        "--matches",
+        &s(&dir.path().join("nope/m.jsonl")),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     // An input cannot be read: the tagged timeline would miss its events.
     let out = dir.path().join("tagged.jsonl");
-    let o = run(&[&rules, &events, &s(&dir.path().join("missing.jsonl")), "--tag-out", &s(&out)]);
+    let o = run(&[
+        &rules,
+        &events,
+        &s(&dir.path().join("missing.jsonl")),
+        "--tag-out",
+        &s(&out),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not written"), "{}", stderr(&o));
     // The same file for both outputs.
-    let o = run(&[&rules, &events, "--tag-out", &s(&out), "--matches", &s(&out)]);
+    let o = run(&[
+        &rules,
+        &events,
+        "--tag-out",
+        &s(&out),
+        "--matches",
+        &s(&out),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("more than one output"), "{}", stderr(&o));
-    let names: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(
+        stderr(&o).contains("more than one output"),
+        "{}",
+        stderr(&o)
+    );
+    let names: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(names, [file], "no output and no temporary file left behind");
 }
 
 #[test]
 fn matched_only_needs_tag_out() {
-    let o = run(&[&testdata("timesketch/rules"), &testdata("timesketch/sigma_events.jsonl"), "--matched-only"]);
+    let o = run(&[
+        &testdata("timesketch/rules"),
+        &testdata("timesketch/sigma_events.jsonl"),
+        "--matched-only",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--tag-out"), "{}", stderr(&o));
 }
@@ -178,7 +249,11 @@ fn shared() -> Option<PathBuf> {
         Some(p) => {
             let p = PathBuf::from(p);
             for sub in ["sigmahq/rules", "events/plaso-attack.jsonl"] {
-                assert!(p.join(sub).exists(), "SIGMA_MATCH_SHARED={} but {sub} is missing", p.display());
+                assert!(
+                    p.join(sub).exists(),
+                    "SIGMA_MATCH_SHARED={} but {sub} is missing",
+                    p.display()
+                );
             }
             Some(p)
         }
@@ -196,7 +271,16 @@ fn corpus_plaso_export_round_trips() {
     let tagged = dir.path().join("tagged.jsonl");
     let matches = dir.path().join("matches.jsonl");
     let rules = shared.join("sigmahq/rules");
-    let o = run(&[&s(&rules), &s(&events), "--tag-out", &s(&tagged), "--matches", &s(&matches), "--format", "json"]);
+    let o = run(&[
+        &s(&rules),
+        &s(&events),
+        "--tag-out",
+        &s(&tagged),
+        "--matches",
+        &s(&matches),
+        "--format",
+        "json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let input = std::fs::read(&events).unwrap();
     let output = std::fs::read(&tagged).unwrap();
@@ -206,9 +290,16 @@ fn corpus_plaso_export_round_trips() {
     let mut by_line: std::collections::BTreeMap<usize, Vec<Value>> = Default::default();
     for l in split_lines(&std::fs::read(&matches).unwrap()) {
         let m: Value = serde_json::from_slice(l).unwrap();
-        by_line.entry(m["line"].as_u64().unwrap() as usize).or_default().push(m);
+        by_line
+            .entry(m["line"].as_u64().unwrap() as usize)
+            .or_default()
+            .push(m);
     }
-    assert!(by_line.len() > 100, "SigmaHQ should tag many events of this export, got {}", by_line.len());
+    assert!(
+        by_line.len() > 100,
+        "SigmaHQ should tag many events of this export, got {}",
+        by_line.len()
+    );
     for (k, (i, o)) in ins.iter().zip(&outs).enumerate() {
         let Some(ms) = by_line.get(&(k + 1)) else {
             assert_eq!(i, o, "unmatched line {} must be identical", k + 1);
@@ -218,14 +309,24 @@ fn corpus_plaso_export_round_trips() {
         let mut want: Value = serde_json::from_slice(i).unwrap();
         let mut rule_names: Vec<Value> = Vec::new();
         for m in ms {
-            assert_eq!(m["event"], want, "line {}: --matches embeds the event", k + 1);
+            assert_eq!(
+                m["event"],
+                want,
+                "line {}: --matches embeds the event",
+                k + 1
+            );
             for v in [&m["title"], &m["rule_id"]] {
                 if !v.is_null() && !rule_names.contains(v) {
                     rule_names.push(v.clone());
                 }
             }
         }
-        assert_eq!(got["ts_sigma_rule"], Value::Array(rule_names), "line {}", k + 1);
+        assert_eq!(
+            got["ts_sigma_rule"],
+            Value::Array(rule_names),
+            "line {}",
+            k + 1
+        );
         // Apart from the three attributes, the event is unchanged.
         for key in ["ts_sigma_rule", "ts_ttp", "tag"] {
             if let Some(v) = got.get(key) {
@@ -234,7 +335,10 @@ fn corpus_plaso_export_round_trips() {
         }
         assert_eq!(got, want, "line {}", k + 1);
         if let Some(ttp) = got.get("ts_ttp").and_then(Value::as_array) {
-            assert!(ttp.iter().all(|t| t.as_str().is_some_and(|t| t.starts_with("attack.") || t.starts_with("car."))));
+            assert!(ttp.iter().all(|t| {
+                t.as_str()
+                    .is_some_and(|t| t.starts_with("attack.") || t.starts_with("car."))
+            }));
         }
     }
 }
@@ -253,18 +357,39 @@ fn symlinks_are_followed_and_devices_written_in_place() {
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let o = run(&[&rules, &events, "--matches", &s(&link)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert!(std::fs::read_to_string(&real).unwrap().contains("Suspicious Installation of ZMap"));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("Suspicious Installation of ZMap")
+    );
     // A FIFO (like a device) is written, never replaced by a regular file.
     let fifo = dir.path().join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(fifo).unwrap())
     };
     let o = run(&[&rules, &events, "--tag-out", &s(&fifo), "--matched-only"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the FIFO was replaced"
+    );
     let got = String::from_utf8(reader.join().unwrap()).unwrap();
-    assert!(got.starts_with("{\"message\": \"Install: zmap") && got.contains("ts_sigma_rule"), "{got}");
+    assert!(
+        got.starts_with("{\"message\": \"Install: zmap") && got.contains("ts_sigma_rule"),
+        "{got}"
+    );
 }

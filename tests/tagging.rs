@@ -20,7 +20,11 @@ use sigma_match::source::CHUNK_SIZE;
 fn ruleset(dir: &Path) -> Ruleset {
     let rules = write_rules(dir);
     let placeholders = HashMap::new();
-    let opts = CompileOptions { mapping: &Identity, placeholders: &placeholders, keyword_fields: None };
+    let opts = CompileOptions {
+        mapping: &Identity,
+        placeholders: &placeholders,
+        keyword_fields: None,
+    };
     let (rs, failed, _) = loader::load_ruleset(&[rules], &RuleFilter::default(), opts);
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(rs.rules.len(), 3);
@@ -28,7 +32,10 @@ fn ruleset(dir: &Path) -> Ruleset {
 }
 
 fn opts() -> RunOptions {
-    RunOptions { keep_malformed: 100, ..Default::default() }
+    RunOptions {
+        keep_malformed: 100,
+        ..Default::default()
+    }
 }
 
 /// A timeline spanning several parallel batches of chunks.
@@ -36,12 +43,19 @@ fn big_timeline() -> (Vec<u8>, Vec<Line>) {
     let (data, kinds) = timeline(60_000);
     let batch = rayon::current_num_threads().max(1) * 4;
     assert!(data.len() > 2 * CHUNK_SIZE, "input must span many chunks");
-    eprintln!("timeline: {} bytes = {:.1} chunks, batch {batch} chunks", data.len(), data.len() as f64 / CHUNK_SIZE as f64);
+    eprintln!(
+        "timeline: {} bytes = {:.1} chunks, batch {batch} chunks",
+        data.len(),
+        data.len() as f64 / CHUNK_SIZE as f64
+    );
     (data, kinds)
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -63,9 +77,16 @@ fn tag_out_and_matches_round_trip_across_parallel_chunks() {
     };
     let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
     // Nothing appears under the final names before the commit.
-    assert!(files_in(&out).iter().all(|f| f.starts_with('.') && f.ends_with(".partial")));
+    assert!(
+        files_in(&out)
+            .iter()
+            .all(|f| f.starts_with('.') && f.ends_with(".partial"))
+    );
     let stats = engine::run(&rs, &inputs, &opts(), &mut outputs.sinks()).unwrap();
-    assert_eq!(stats.malformed, (0..60_000).filter(|n| n % 13 == 7).count() as u64 * 2);
+    assert_eq!(
+        stats.malformed,
+        (0..60_000).filter(|n| n % 13 == 7).count() as u64 * 2
+    );
     assert_eq!(outputs.unedited(), 0);
     outputs.commit().unwrap();
     assert_eq!(files_in(&out), ["matches.jsonl", "tagged.jsonl"]);
@@ -73,7 +94,13 @@ fn tag_out_and_matches_round_trip_across_parallel_chunks() {
     let tagged = std::fs::read(out.join("tagged.jsonl")).unwrap();
     check_tagged(&data, &kinds, &tagged, false);
     let matches = std::fs::read(out.join("matches.jsonl")).unwrap();
-    check_matches(&data, &kinds, &matches, &inputs[0], &dir.path().join("rules"));
+    check_matches(
+        &data,
+        &kinds,
+        &matches,
+        &inputs[0],
+        &dir.path().join("rules"),
+    );
     let total: u64 = stats.counts.iter().sum();
     assert_eq!(common::split_lines(&matches).len() as u64, total);
 }
@@ -87,7 +114,11 @@ fn matched_only_writes_matched_events_in_order() {
     std::fs::write(&input, &data).unwrap();
     let inputs = vec![input.to_string_lossy().into_owned()];
     let tagged = dir.path().join("matched.jsonl");
-    let spec = OutputSpec { tag_out: Some(tagged.to_string_lossy().into_owned()), matched_only: true, matches: None };
+    let spec = OutputSpec {
+        tag_out: Some(tagged.to_string_lossy().into_owned()),
+        matched_only: true,
+        matches: None,
+    };
     let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
     engine::run(&rs, &inputs, &opts(), &mut outputs.sinks()).unwrap();
     outputs.commit().unwrap();
@@ -103,16 +134,24 @@ fn several_inputs_keep_their_order_and_do_not_run_together() {
     std::fs::write(&a, "{\"message\":\"zmap a1\"}\n{\"message\":\"zmap a2\"}").unwrap();
     let b = dir.path().join("b.jsonl");
     std::fs::write(&b, "{\"message\":\"b1\"}\n").unwrap();
-    let inputs = vec![a.to_string_lossy().into_owned(), b.to_string_lossy().into_owned()];
+    let inputs = vec![
+        a.to_string_lossy().into_owned(),
+        b.to_string_lossy().into_owned(),
+    ];
     let tagged = dir.path().join("t.jsonl");
-    let spec = OutputSpec { tag_out: Some(tagged.to_string_lossy().into_owned()), ..Default::default() };
+    let spec = OutputSpec {
+        tag_out: Some(tagged.to_string_lossy().into_owned()),
+        ..Default::default()
+    };
     let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
     engine::run(&rs, &inputs, &opts(), &mut outputs.sinks()).unwrap();
     outputs.commit().unwrap();
     let z = r#""ts_sigma_rule":["Zmap install","11111111-1111-4111-8111-111111111111"],"ts_ttp":["attack.discovery","attack.t1046"],"tag":["cve.2020-0001"]"#;
     assert_eq!(
         std::fs::read_to_string(&tagged).unwrap(),
-        format!("{{\"message\":\"zmap a1\",{z}}}\n{{\"message\":\"zmap a2\",{z}}}\n{{\"message\":\"b1\"}}\n")
+        format!(
+            "{{\"message\":\"zmap a1\",{z}}}\n{{\"message\":\"zmap a2\",{z}}}\n{{\"message\":\"b1\"}}\n"
+        )
     );
 }
 
@@ -160,13 +199,22 @@ fn a_sink_failing_mid_run_leaves_no_partial_output() {
     assert!(err.to_string().contains("disk full"), "{err}");
     assert_eq!(failing.seen, 3, "the run stops at the failing chunk");
     // The partial files were written to (two chunks' worth) ...
-    let partial: u64 = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
-    assert!(partial > CHUNK_SIZE as u64, "partial output was being written: {partial} bytes");
+    let partial: u64 = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(
+        partial > CHUNK_SIZE as u64,
+        "partial output was being written: {partial} bytes"
+    );
     // ... and dropping the uncommitted outputs removes them.
     let messages = outputs.abandon();
     assert_eq!(messages.len(), 2);
     assert_eq!(files_in(&out), ["tagged.jsonl"]);
-    assert_eq!(std::fs::read_to_string(out.join("tagged.jsonl")).unwrap(), "previous run\n");
+    assert_eq!(
+        std::fs::read_to_string(out.join("tagged.jsonl")).unwrap(),
+        "previous run\n"
+    );
 }
 
 #[test]
@@ -191,13 +239,22 @@ fn outputs_refuse_to_overwrite_an_input() {
             Err(OutputError::WouldOverwriteInput { .. }) => {}
             other => panic!("{}: {other:?}", p.display()),
         }
-        let spec = OutputSpec { matches: Some(p.to_string_lossy().into_owned()), ..Default::default() };
-        assert!(matches!(Outputs::open(&spec, &rs, &inputs), Err(OutputError::WouldOverwriteInput { .. })));
+        let spec = OutputSpec {
+            matches: Some(p.to_string_lossy().into_owned()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Outputs::open(&spec, &rs, &inputs),
+            Err(OutputError::WouldOverwriteInput { .. })
+        ));
     }
     assert!(check_not_input(&dir.path().join("other.jsonl"), &inputs).is_ok());
     std::fs::write(dir.path().join("exists.jsonl"), "x").unwrap();
     assert!(check_not_input(&dir.path().join("exists.jsonl"), &inputs).is_ok());
-    assert_eq!(std::fs::read_to_string(&input).unwrap(), "{\"message\":\"zmap\"}\n");
+    assert_eq!(
+        std::fs::read_to_string(&input).unwrap(),
+        "{\"message\":\"zmap\"}\n"
+    );
 }
 
 #[test]
@@ -206,7 +263,10 @@ fn an_output_under_a_file_fails_before_the_run() {
     let rs = ruleset(dir.path());
     let file = dir.path().join("file.txt");
     std::fs::write(&file, "x").unwrap();
-    let spec = OutputSpec { tag_out: Some(file.join("out.jsonl").to_string_lossy().into_owned()), ..Default::default() };
+    let spec = OutputSpec {
+        tag_out: Some(file.join("out.jsonl").to_string_lossy().into_owned()),
+        ..Default::default()
+    };
     let err = Outputs::open(&spec, &rs, &[]).err().expect("must fail");
     assert!(matches!(err, OutputError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("file.txt/out.jsonl"), "{err}");

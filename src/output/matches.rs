@@ -53,7 +53,12 @@ impl<W: Write> MatchWriter<W> {
                 )
             })
             .collect();
-        MatchWriter { out, rules, source: (String::new(), "\"\"".into()), buf: Vec::new() }
+        MatchWriter {
+            out,
+            rules,
+            source: (String::new(), "\"\"".into()),
+            buf: Vec::new(),
+        }
     }
 
     pub fn get_ref(&self) -> &W {
@@ -76,8 +81,14 @@ struct EventParts<'a> {
 }
 
 fn event_parts(line: &[u8]) -> EventParts<'_> {
-    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
-    let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     let event = &line[start..end];
     let (mut ts, mut dt) = (None, None);
     let shape = scan_object(event, |k, r| match k {
@@ -85,11 +96,22 @@ fn event_parts(line: &[u8]) -> EventParts<'_> {
         "datetime" => dt = Some(&event[r]),
         _ => {}
     });
-    EventParts { text: event, timestamp: ts, datetime: dt, is_object: shape.is_some() }
+    EventParts {
+        text: event,
+        timestamp: ts,
+        datetime: dt,
+        is_object: shape.is_some(),
+    }
 }
 
 impl<W: Write> Sink for MatchWriter<W> {
-    fn chunk(&mut self, input: &str, data: &[u8], _first_line: u64, matches: &[LineMatch]) -> io::Result<()> {
+    fn chunk(
+        &mut self,
+        input: &str,
+        data: &[u8],
+        _first_line: u64,
+        matches: &[LineMatch],
+    ) -> io::Result<()> {
         if matches.is_empty() {
             return Ok(());
         }
@@ -109,10 +131,16 @@ impl<W: Write> Sink for MatchWriter<W> {
                 embedded.as_bytes()
             };
             for &r in &m.rules {
-                let Some(rule) = self.rules.get(r as usize) else { continue };
+                let Some(rule) = self.rules.get(r as usize) else {
+                    continue;
+                };
                 self.buf.clear();
                 let b = &mut self.buf;
-                write!(b, "{{\"source\":{},\"line\":{},\"timestamp\":", self.source.1, m.line)?;
+                write!(
+                    b,
+                    "{{\"source\":{},\"line\":{},\"timestamp\":",
+                    self.source.1, m.line
+                )?;
                 b.extend_from_slice(parts.timestamp.unwrap_or(b"null"));
                 b.extend_from_slice(b",\"datetime\":");
                 b.extend_from_slice(parts.datetime.unwrap_or(b"null"));

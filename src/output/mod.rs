@@ -55,7 +55,10 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let prefix = format!(".{name}.");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".partial");
@@ -66,7 +69,10 @@ impl AtomicFile {
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
         let tmp = builder.tempfile_in(dir)?;
-        Ok(AtomicFile { path: path.to_path_buf(), w: BufWriter::with_capacity(BUF_SIZE, tmp) })
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            w: BufWriter::with_capacity(BUF_SIZE, tmp),
+        })
     }
 
     /// Flushes, syncs to disk and renames over the final path.
@@ -114,22 +120,43 @@ impl Destination {
     pub fn create(spec: &str, inputs: &[String]) -> Result<Destination, OutputError> {
         if spec == "-" {
             let out = BufWriter::with_capacity(BUF_SIZE, io::stdout().lock());
-            return Ok(Destination { name: "<stdout>".into(), target: Target::Stdout(out) });
+            return Ok(Destination {
+                name: "<stdout>".into(),
+                target: Target::Stdout(out),
+            });
         }
         let path = Path::new(spec);
         check_not_input(path, inputs)?;
-        let io_err = |source| OutputError::Io { path: spec.into(), source };
+        let io_err = |source| OutputError::Io {
+            path: spec.into(),
+            source,
+        };
         let target = match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"))),
+            Ok(m) if m.is_dir() => {
+                return Err(io_err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "is a directory",
+                )));
+            }
             Ok(m) if !m.is_file() => {
-                let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io_err)?;
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io_err)?;
                 Target::Special(BufWriter::with_capacity(BUF_SIZE, f))
             }
-            Ok(_) => Target::File(AtomicFile::create(&path.canonicalize().map_err(io_err)?).map_err(io_err)?),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Target::File(AtomicFile::create(path).map_err(io_err)?),
+            Ok(_) => Target::File(
+                AtomicFile::create(&path.canonicalize().map_err(io_err)?).map_err(io_err)?,
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Target::File(AtomicFile::create(path).map_err(io_err)?)
+            }
             Err(e) => return Err(io_err(e)),
         };
-        Ok(Destination { name: spec.into(), target })
+        Ok(Destination {
+            name: spec.into(),
+            target,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -152,7 +179,10 @@ impl Destination {
             Target::Special(mut w) => w.flush(),
             Target::File(f) => f.commit(),
         };
-        r.map_err(|source| OutputError::Io { path: self.name, source })
+        r.map_err(|source| OutputError::Io {
+            path: self.name,
+            source,
+        })
     }
 
     fn with_name(&self, e: io::Error) -> io::Error {
@@ -195,11 +225,22 @@ pub fn check_not_input(out: &Path, inputs: &[String]) -> Result<(), OutputError>
         return Ok(()); // does not exist (yet): cannot be an input
     };
     for input in inputs {
-        let other = if input == "-" { stdin_id() } else { file_id(Path::new(input)) };
+        let other = if input == "-" {
+            stdin_id()
+        } else {
+            file_id(Path::new(input))
+        };
         let same = other.as_ref() == Some(&id);
         if same {
-            let input = if input == "-" { "- (standard input)" } else { input };
-            return Err(OutputError::WouldOverwriteInput { path: out.display().to_string(), input: input.into() });
+            let input = if input == "-" {
+                "- (standard input)"
+            } else {
+                input
+            };
+            return Err(OutputError::WouldOverwriteInput {
+                path: out.display().to_string(),
+                input: input.into(),
+            });
         }
     }
     Ok(())
@@ -227,7 +268,10 @@ fn stdin_id() -> Option<FileId> {
     use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
-    std::fs::File::from(fd).metadata().ok().map(|m| (m.dev(), m.ino()))
+    std::fs::File::from(fd)
+        .metadata()
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
@@ -254,14 +298,22 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    pub fn open(spec: &OutputSpec, ruleset: &Ruleset, inputs: &[String]) -> Result<Outputs, OutputError> {
-        if let (Some(a), Some(b)) = (&spec.tag_out, &spec.matches) {
-            if a == b || file_id(Path::new(a)).is_some_and(|x| Some(x) == file_id(Path::new(b))) {
-                return Err(OutputError::SameOutputTwice { path: a.clone() });
-            }
+    pub fn open(
+        spec: &OutputSpec,
+        ruleset: &Ruleset,
+        inputs: &[String],
+    ) -> Result<Outputs, OutputError> {
+        if let (Some(a), Some(b)) = (&spec.tag_out, &spec.matches)
+            && (a == b || file_id(Path::new(a)).is_some_and(|x| Some(x) == file_id(Path::new(b))))
+        {
+            return Err(OutputError::SameOutputTwice { path: a.clone() });
         }
         let tag = match &spec.tag_out {
-            Some(p) => Some(TagWriter::new(ruleset, Destination::create(p, inputs)?, spec.matched_only)),
+            Some(p) => Some(TagWriter::new(
+                ruleset,
+                Destination::create(p, inputs)?,
+                spec.matched_only,
+            )),
             None => None,
         };
         let matches = match &spec.matches {
@@ -274,7 +326,10 @@ impl Outputs {
     /// Whether any output writes to standard output (the report then goes to stderr).
     pub fn uses_stdout(&self) -> bool {
         self.tag.as_ref().is_some_and(|t| t.get_ref().is_stdout())
-            || self.matches.as_ref().is_some_and(|m| m.get_ref().is_stdout())
+            || self
+                .matches
+                .as_ref()
+                .is_some_and(|m| m.get_ref().is_stdout())
     }
 
     /// The sinks to hand to [`crate::engine::run`].

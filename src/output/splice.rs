@@ -34,7 +34,12 @@ pub fn scan_object(line: &[u8], mut member: impl FnMut(&str, Range<usize>)) -> O
         return None;
     }
     i += 1;
-    let mut shape = ObjectShape { open_end: i, last_value_end: None, colon_space: false, comma_space: false };
+    let mut shape = ObjectShape {
+        open_end: i,
+        last_value_end: None,
+        colon_space: false,
+        comma_space: false,
+    };
     let mut first = true;
     loop {
         i = skip_ws(line, i);
@@ -127,7 +132,10 @@ fn skip_value(s: &[u8], mut i: usize) -> Option<usize> {
         }
         _ => {
             let start = i;
-            while s.get(i).is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace()) {
+            while s
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+            {
                 i += 1;
             }
             (i > start).then_some(i)
@@ -170,7 +178,8 @@ pub fn merge_lists(line: &[u8], merges: &[ListMerge<'_>], out: &mut Vec<u8>) -> 
         }
         match range {
             Some(r) => {
-                let existing = serde_json::from_slice::<Value>(&line[r.clone()]).unwrap_or(Value::Null);
+                let existing =
+                    serde_json::from_slice::<Value>(&line[r.clone()]).unwrap_or(Value::Null);
                 if let Some(list) = merged(existing, m.add) {
                     replace.push((r, json_list(&list, sep)));
                 }
@@ -180,9 +189,15 @@ pub fn merge_lists(line: &[u8], merges: &[ListMerge<'_>], out: &mut Vec<u8>) -> 
                     insert.extend_from_slice(sep);
                 }
                 has_members = true;
-                insert.extend_from_slice(serde_json::to_string(m.key).unwrap_or_default().as_bytes());
+                insert
+                    .extend_from_slice(serde_json::to_string(m.key).unwrap_or_default().as_bytes());
                 insert.extend_from_slice(colon);
-                let list: Vec<Value> = dedup(m.add.iter().map(|s| Value::String((*s).to_string())).collect());
+                let list: Vec<Value> = dedup(
+                    m.add
+                        .iter()
+                        .map(|s| Value::String((*s).to_string()))
+                        .collect(),
+                );
                 insert.extend_from_slice(&json_list(&list, sep));
             }
         }
@@ -254,13 +269,18 @@ mod tests {
         merge_lists(line.as_bytes(), merges, &mut out).then(|| String::from_utf8(out).unwrap())
     }
 
-    const RULE: ListMerge<'static> = ListMerge { key: "ts_sigma_rule", add: &["Rule A", "id-a"] };
+    const RULE: ListMerge<'static> = ListMerge {
+        key: "ts_sigma_rule",
+        add: &["Rule A", "id-a"],
+    };
 
     #[test]
     fn scan_finds_top_level_members_only() {
         let line = br#" {"a": {"b": [1, "}", {"c": "\"x"}]}, "d" : -1.5e3 ,"e\u0041":"v"} "#;
         let mut keys = Vec::new();
-        let shape = scan_object(line, |k, r| keys.push((k.to_string(), String::from_utf8(line[r].to_vec()).unwrap())));
+        let shape = scan_object(line, |k, r| {
+            keys.push((k.to_string(), String::from_utf8(line[r].to_vec()).unwrap()))
+        });
         let shape = shape.unwrap();
         assert!(shape.colon_space);
         assert!(shape.comma_space);
@@ -276,7 +296,18 @@ mod tests {
 
     #[test]
     fn scan_rejects_non_objects() {
-        for s in ["", "  ", "[1]", "\"s\"", "12", "{\"a\":1", "{\"a\":1} x", "{\"a\"}", "{,}", "{\"a\":}"] {
+        for s in [
+            "",
+            "  ",
+            "[1]",
+            "\"s\"",
+            "12",
+            "{\"a\":1",
+            "{\"a\":1} x",
+            "{\"a\"}",
+            "{,}",
+            "{\"a\":}",
+        ] {
             assert_eq!(scan_object(s.as_bytes(), |_, _| {}), None, "{s}");
         }
         assert!(scan_object(b"{}", |_, _| {}).is_some());
@@ -289,14 +320,23 @@ mod tests {
             merge(r#"{"message": "m", "n": 1 }"#, &[RULE]).unwrap(),
             r#"{"message": "m", "n": 1, "ts_sigma_rule": ["Rule A", "id-a"] }"#
         );
-        assert_eq!(merge(r#"{"message":"m"}"#, &[RULE]).unwrap(), r#"{"message":"m","ts_sigma_rule":["Rule A","id-a"]}"#);
-        assert_eq!(merge("{}", &[RULE]).unwrap(), r#"{"ts_sigma_rule":["Rule A","id-a"]}"#);
+        assert_eq!(
+            merge(r#"{"message":"m"}"#, &[RULE]).unwrap(),
+            r#"{"message":"m","ts_sigma_rule":["Rule A","id-a"]}"#
+        );
+        assert_eq!(
+            merge("{}", &[RULE]).unwrap(),
+            r#"{"ts_sigma_rule":["Rule A","id-a"]}"#
+        );
     }
 
     #[test]
     fn merges_existing_lists_in_place_without_duplicates() {
         let line = r#"{"tag": ["x", "Rule A", "x"], "message": "m", "ts_sigma_rule": ["old"]}"#;
-        let tags = ListMerge { key: "tag", add: &["Rule A", "y"] };
+        let tags = ListMerge {
+            key: "tag",
+            add: &["Rule A", "y"],
+        };
         assert_eq!(
             merge(line, &[RULE, tags]).unwrap(),
             r#"{"tag": ["x", "Rule A", "y"], "message": "m", "ts_sigma_rule": ["old", "Rule A", "id-a"]}"#
@@ -306,20 +346,50 @@ mod tests {
     #[test]
     fn nothing_to_add_leaves_the_line_unchanged() {
         let line = r#"{"tag": ["a",  "a"], "ts_sigma_rule": ["Rule A", "id-a"]}"#;
-        let empty = ListMerge { key: "tag", add: &[] };
+        let empty = ListMerge {
+            key: "tag",
+            add: &[],
+        };
         assert_eq!(merge(line, &[RULE, empty]).unwrap(), line);
     }
 
     #[test]
     fn non_list_values_become_the_first_element() {
-        assert_eq!(merge(r#"{"tag":"t"}"#, &[ListMerge { key: "tag", add: &["u"] }]).unwrap(), r#"{"tag":["t","u"]}"#);
-        assert_eq!(merge(r#"{"tag":null}"#, &[ListMerge { key: "tag", add: &["u"] }]).unwrap(), r#"{"tag":["u"]}"#);
+        assert_eq!(
+            merge(
+                r#"{"tag":"t"}"#,
+                &[ListMerge {
+                    key: "tag",
+                    add: &["u"]
+                }]
+            )
+            .unwrap(),
+            r#"{"tag":["t","u"]}"#
+        );
+        assert_eq!(
+            merge(
+                r#"{"tag":null}"#,
+                &[ListMerge {
+                    key: "tag",
+                    add: &["u"]
+                }]
+            )
+            .unwrap(),
+            r#"{"tag":["u"]}"#
+        );
     }
 
     #[test]
     fn duplicate_keys_edit_the_last() {
         assert_eq!(
-            merge(r#"{"tag":["a"],"tag":["b"]}"#, &[ListMerge { key: "tag", add: &["c"] }]).unwrap(),
+            merge(
+                r#"{"tag":["a"],"tag":["b"]}"#,
+                &[ListMerge {
+                    key: "tag",
+                    add: &["c"]
+                }]
+            )
+            .unwrap(),
             r#"{"tag":["a"],"tag":["b","c"]}"#
         );
     }
@@ -327,7 +397,14 @@ mod tests {
     #[test]
     fn escaped_key_names_are_recognised() {
         assert_eq!(
-            merge(r#"{"t\u0061g":["a"]}"#, &[ListMerge { key: "tag", add: &["b"] }]).unwrap(),
+            merge(
+                r#"{"t\u0061g":["a"]}"#,
+                &[ListMerge {
+                    key: "tag",
+                    add: &["b"]
+                }]
+            )
+            .unwrap(),
             r#"{"t\u0061g":["a","b"]}"#
         );
     }

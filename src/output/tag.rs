@@ -42,7 +42,10 @@ pub struct RuleAttributes {
 
 impl RuleAttributes {
     pub fn new(title: &str, id: Option<&str>, tags: &[String]) -> RuleAttributes {
-        let mut a = RuleAttributes { sigma_rule: vec![title.to_string()], ..Default::default() };
+        let mut a = RuleAttributes {
+            sigma_rule: vec![title.to_string()],
+            ..Default::default()
+        };
         // sigma_tagger.py: `if rule_id:` (an empty id is not added).
         if let Some(id) = id.filter(|i| !i.is_empty()) {
             a.sigma_rule.push(id.to_string());
@@ -82,6 +85,11 @@ impl<W: Write> TagWriter<W> {
             .iter()
             .map(|r| RuleAttributes::new(&r.rule.title, r.rule.id.as_deref(), &r.rule.tags))
             .collect();
+        Self::with_rules(rules, out, matched_only)
+    }
+
+    /// A writer for rules given by their attributes (index = rule index).
+    pub fn with_rules(rules: Vec<RuleAttributes>, out: W, matched_only: bool) -> Self {
         TagWriter {
             out,
             rules,
@@ -111,15 +119,26 @@ impl<W: Write> TagWriter<W> {
         let mut ttp: Vec<&str> = Vec::new();
         let mut tag: Vec<&str> = Vec::new();
         for &r in rules {
-            let Some(a) = self.rules.get(r as usize) else { continue };
+            let Some(a) = self.rules.get(r as usize) else {
+                continue;
+            };
             sigma.extend(a.sigma_rule.iter().map(String::as_str));
             ttp.extend(a.ttp.iter().map(String::as_str));
             tag.extend(a.tag.iter().map(String::as_str));
         }
         let merges = [
-            ListMerge { key: TS_SIGMA_RULE, add: &sigma },
-            ListMerge { key: TS_TTP, add: &ttp },
-            ListMerge { key: TAG, add: &tag },
+            ListMerge {
+                key: TS_SIGMA_RULE,
+                add: &sigma,
+            },
+            ListMerge {
+                key: TS_TTP,
+                add: &ttp,
+            },
+            ListMerge {
+                key: TAG,
+                add: &tag,
+            },
         ];
         self.buf.clear();
         if merge_lists(line, &merges, &mut self.buf) {
@@ -132,7 +151,13 @@ impl<W: Write> TagWriter<W> {
 }
 
 impl<W: Write> Sink for TagWriter<W> {
-    fn chunk(&mut self, _input: &str, data: &[u8], _first_line: u64, matches: &[LineMatch]) -> io::Result<()> {
+    fn chunk(
+        &mut self,
+        _input: &str,
+        data: &[u8],
+        _first_line: u64,
+        matches: &[LineMatch],
+    ) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -152,9 +177,13 @@ impl<W: Write> Sink for TagWriter<W> {
             pos = end;
             if self.matched_only {
                 // The line's own terminator (`\r\n` or `\n`), or `\n` at the end of input.
-                let term_end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1);
+                let term_end =
+                    memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1);
                 let term = &data[end..term_end];
-                self.out.write_all(if term.is_empty() { b"\n" } else { term })?;
+                self.out.write_all(term)?;
+                if !term.ends_with(b"\n") {
+                    self.out.write_all(b"\n")?;
+                }
             }
         }
         if !self.matched_only {
@@ -175,16 +204,77 @@ mod tests {
 
     #[test]
     fn tags_split_like_sigma_tagger() {
-        let tags: Vec<String> =
-            ["attack.t1046", "car.2013-04-002", "cve.2021-44228", "Attack.x", "detection.threat-hunting"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let tags: Vec<String> = [
+            "attack.t1046",
+            "car.2013-04-002",
+            "cve.2021-44228",
+            "Attack.x",
+            "detection.threat-hunting",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let a = RuleAttributes::new("Zmap", Some("5266a592"), &tags);
         assert_eq!(a.sigma_rule, ["Zmap", "5266a592"]);
         assert_eq!(a.ttp, ["attack.t1046", "car.2013-04-002"]);
-        assert_eq!(a.tag, ["cve.2021-44228", "Attack.x", "detection.threat-hunting"]);
+        assert_eq!(
+            a.tag,
+            ["cve.2021-44228", "Attack.x", "detection.threat-hunting"]
+        );
         assert_eq!(RuleAttributes::new("T", Some(""), &[]).sigma_rule, ["T"]);
         assert_eq!(RuleAttributes::new("T", None, &[]).sigma_rule, ["T"]);
+    }
+
+    fn writer(matched_only: bool) -> TagWriter<Vec<u8>> {
+        let rule = RuleAttributes::new("R", Some("i"), &["attack.x".to_string(), "t".to_string()]);
+        TagWriter::with_rules(vec![rule], Vec::new(), matched_only)
+    }
+
+    /// Matches for the given 1-based line numbers of `data`.
+    fn matches(data: &[u8], lines: &[u64]) -> Vec<LineMatch> {
+        crate::source::lines(data)
+            .filter(|(i, _, _)| lines.contains(&(i + 1)))
+            .map(|(i, _, range)| LineMatch {
+                line: i + 1,
+                range,
+                rules: vec![0],
+            })
+            .collect()
+    }
+
+    const TAGS: &str = r#""ts_sigma_rule":["R","i"],"ts_ttp":["attack.x"],"tag":["t"]"#;
+
+    #[test]
+    fn full_output_keeps_crlf_and_separates_inputs() {
+        let mut w = writer(false);
+        let a = b"{\"a\":1}\r\n\n{\"b\":2}\r\nnot json\n{\"c\":3}";
+        w.chunk("a", a, 1, &matches(a, &[1, 5])).unwrap();
+        let b = b"{\"d\":4}\n";
+        w.chunk("b", b, 1, &matches(b, &[1])).unwrap();
+        w.finish().unwrap();
+        let want = format!(
+            "{{\"a\":1,{TAGS}}}\r\n\n{{\"b\":2}}\r\nnot json\n{{\"c\":3,{TAGS}}}\n{{\"d\":4,{TAGS}}}\n"
+        );
+        assert_eq!(String::from_utf8(w.into_inner()).unwrap(), want);
+    }
+
+    #[test]
+    fn matched_only_ends_every_line() {
+        let mut w = writer(true);
+        let a = b"{\"a\":1}\r\n{\"b\":2}\n{\"c\":3}\r";
+        w.chunk("a", a, 1, &matches(a, &[1, 3])).unwrap();
+        let b = b"{\"d\":4}";
+        w.chunk("b", b, 1, &matches(b, &[1])).unwrap();
+        let want = format!("{{\"a\":1,{TAGS}}}\r\n{{\"c\":3,{TAGS}}}\r\n{{\"d\":4,{TAGS}}}\n");
+        assert_eq!(String::from_utf8(w.into_inner()).unwrap(), want);
+    }
+
+    #[test]
+    fn matched_lines_that_are_not_objects_are_counted_and_kept() {
+        let mut w = writer(false);
+        let a = b"[1]\n";
+        w.chunk("a", a, 1, &matches(a, &[1])).unwrap();
+        assert_eq!(w.unedited(), 1);
+        assert_eq!(w.into_inner(), a);
     }
 }

@@ -57,17 +57,39 @@ detection:
     ),
 ];
 
-/// Rule metadata as the checkers expect it: (title, id, level, ttp tags, other tags).
-pub const META: [(&str, Option<&str>, &str, &[&str], &[&str]); 3] = [
-    (
-        "Zmap install",
-        Some("11111111-1111-4111-8111-111111111111"),
-        "high",
-        &["attack.discovery", "attack.t1046"],
-        &["cve.2020-0001"],
-    ),
-    ("Netsh portproxy", None, "medium", &["car.2013-04-002"], &["custom.tag"]),
-    ("Port scan", Some("33333333-3333-4333-8333-333333333333"), "low", &[], &[]),
+/// Rule metadata as the checkers expect it.
+pub struct Meta {
+    pub title: &'static str,
+    pub id: Option<&'static str>,
+    pub level: &'static str,
+    /// Tags that go to `ts_ttp`.
+    pub ttp: &'static [&'static str],
+    /// Tags that go to `tag`.
+    pub tag: &'static [&'static str],
+}
+
+pub const META: [Meta; 3] = [
+    Meta {
+        title: "Zmap install",
+        id: Some("11111111-1111-4111-8111-111111111111"),
+        level: "high",
+        ttp: &["attack.discovery", "attack.t1046"],
+        tag: &["cve.2020-0001"],
+    },
+    Meta {
+        title: "Netsh portproxy",
+        id: None,
+        level: "medium",
+        ttp: &["car.2013-04-002"],
+        tag: &["custom.tag"],
+    },
+    Meta {
+        title: "Port scan",
+        id: Some("33333333-3333-4333-8333-333333333333"),
+        level: "low",
+        ttp: &[],
+        tag: &[],
+    },
 ];
 
 /// Writes the rules into `dir/rules` and returns that folder.
@@ -113,7 +135,9 @@ pub fn timeline(events: usize) -> (Vec<u8>, Vec<Line>) {
             rules.push(2);
         }
         let ts = 1_600_000_000_000_000u64 + n as u64;
-        let common = format!(r#""timestamp": {ts}, "datetime": "2020-09-13T12:26:40+00:00", "timestamp_desc": "Event Time""#);
+        let common = format!(
+            r#""timestamp": {ts}, "datetime": "2020-09-13T12:26:40+00:00", "timestamp_desc": "Event Time""#
+        );
         let variant = n % 13;
         if variant == 6 {
             out.extend_from_slice(b"   \n");
@@ -126,7 +150,9 @@ pub fn timeline(events: usize) -> (Vec<u8>, Vec<Line>) {
             lines.push(Line::Other);
         }
         let line = match variant {
-            1 => format!(r#"{{"message": "{msg}", {common}, "tag": ["existing", "custom.tag", "existing"], "n": {n}, "pad": "{pad}"}}"#),
+            1 => format!(
+                r#"{{"message": "{msg}", {common}, "tag": ["existing", "custom.tag", "existing"], "n": {n}, "pad": "{pad}"}}"#
+            ),
             2 => format!(
                 r#"{{"message": "{msg}", "ts_sigma_rule": ["Older rule", "Zmap install"], {common}, "ts_ttp": ["attack.t1046"], "n": {n}, "pad": "{pad}"}}"#
             ),
@@ -136,9 +162,13 @@ pub fn timeline(events: usize) -> (Vec<u8>, Vec<Line>) {
             5 => format!(
                 r#"{{"message": "{msg} \"quoted\" \u00e9 ü \\ tab\t", {common}, "n": {n}, "pad": "{pad}", "num": 1.50e+2}}"#
             ),
-            8 => format!(r#"{{"message":"{msg}","tag":"single","n":{n},"pad":"{pad}","timestamp":{ts}}}"#),
+            8 => format!(
+                r#"{{"message":"{msg}","tag":"single","n":{n},"pad":"{pad}","timestamp":{ts}}}"#
+            ),
             9 => format!(r#"  {{ "n" : {n} , "message" : "{msg}" , "pad" : "{pad}" }}  "#),
-            _ => format!(r#"{{"message":"{msg}","n":{n},"pad":"{pad}","timestamp":{ts},"timestamp_desc":"t"}}"#),
+            _ => format!(
+                r#"{{"message":"{msg}","n":{n},"pad":"{pad}","timestamp":{ts},"timestamp_desc":"t"}}"#
+            ),
         };
         out.extend_from_slice(line.as_bytes());
         out.extend_from_slice(if variant == 3 { b"\r\n" } else { b"\n" });
@@ -166,13 +196,17 @@ fn strip_cr(l: &[u8]) -> &[u8] {
 /// values appended; a key is only written when something is added.
 pub fn expected_event(input: &[u8], rules: &[usize]) -> Value {
     let mut v: Value = serde_json::from_slice(strip_cr(input)).unwrap();
-    let mut adds: [(&str, Vec<&str>); 3] = [("ts_sigma_rule", vec![]), ("ts_ttp", vec![]), ("tag", vec![])];
+    let mut adds: [(&str, Vec<&str>); 3] = [
+        ("ts_sigma_rule", vec![]),
+        ("ts_ttp", vec![]),
+        ("tag", vec![]),
+    ];
     for &r in rules {
-        let (title, id, _, ttp, tag) = META[r];
-        adds[0].1.push(title);
-        adds[0].1.extend(id);
-        adds[1].1.extend(ttp);
-        adds[2].1.extend(tag);
+        let m = &META[r];
+        adds[0].1.push(m.title);
+        adds[0].1.extend(m.id);
+        adds[1].1.extend(m.ttp);
+        adds[2].1.extend(m.tag);
     }
     let obj = v.as_object_mut().unwrap();
     for (key, add) in adds {
@@ -206,25 +240,49 @@ pub fn check_tagged(input: &[u8], kinds: &[Line], output: &[u8], matched_only: b
             Line::Event(r) if !r.is_empty() => r,
             _ => {
                 if !matched_only {
-                    assert_eq!(outs.get(o), Some(line), "input line {} must pass through unchanged", i + 1);
+                    assert_eq!(
+                        outs.get(o),
+                        Some(line),
+                        "input line {} must pass through unchanged",
+                        i + 1
+                    );
                     o += 1;
                 }
                 continue;
             }
         };
-        let out = *outs.get(o).unwrap_or_else(|| panic!("output ends before input line {}", i + 1));
+        let out = *outs
+            .get(o)
+            .unwrap_or_else(|| panic!("output ends before input line {}", i + 1));
         o += 1;
-        assert_eq!(out.ends_with(b"\r"), line.ends_with(b"\r"), "line {}: CRLF kept", i + 1);
-        let got: Value = serde_json::from_slice(strip_cr(out)).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        assert_eq!(
+            out.ends_with(b"\r"),
+            line.ends_with(b"\r"),
+            "line {}: CRLF kept",
+            i + 1
+        );
+        let got: Value =
+            serde_json::from_slice(strip_cr(out)).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
         assert_eq!(got, expected_event(line, rules), "line {}", i + 1);
         // Members that were not edited keep their bytes: when none of the
         // three keys existed, the output is the input plus inserted members.
         let text = std::str::from_utf8(strip_cr(line)).unwrap();
-        if !["\"tag\"", "\"ts_sigma_rule\"", "\"ts_ttp\""].iter().any(|k| text.contains(k)) {
+        if !["\"tag\"", "\"ts_sigma_rule\"", "\"ts_ttp\""]
+            .iter()
+            .any(|k| text.contains(k))
+        {
             let close = text.rfind('}').unwrap();
             let last = text[..close].trim_end().len();
-            assert!(out.starts_with(&line[..last]), "line {}: prefix kept", i + 1);
-            assert!(strip_cr(out).ends_with(&line[last..strip_cr(line).len()]), "line {}: suffix kept", i + 1);
+            assert!(
+                out.starts_with(&line[..last]),
+                "line {}: prefix kept",
+                i + 1
+            );
+            assert!(
+                strip_cr(out).ends_with(&line[last..strip_cr(line).len()]),
+                "line {}: suffix kept",
+                i + 1
+            );
         }
     }
     assert_eq!(o, outs.len(), "no extra output lines");
@@ -238,7 +296,9 @@ pub fn check_matches(input: &[u8], kinds: &[Line], output: &[u8], source: &str, 
         let Line::Event(rules) = kind else { continue };
         let ev: Value = serde_json::from_slice(strip_cr(line)).unwrap();
         for &r in rules {
-            let (title, id, level, _, _) = META[r];
+            let Meta {
+                title, id, level, ..
+            } = META[r];
             want.push(json!({
                 "source": source,
                 "line": i + 1,
@@ -252,7 +312,10 @@ pub fn check_matches(input: &[u8], kinds: &[Line], output: &[u8], source: &str, 
             }));
         }
     }
-    let got: Vec<Value> = split_lines(output).iter().map(|l| serde_json::from_slice(l).unwrap()).collect();
+    let got: Vec<Value> = split_lines(output)
+        .iter()
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
     assert_eq!(got.len(), want.len());
     for (k, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "match {k}");

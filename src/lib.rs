@@ -27,6 +27,7 @@ pub mod event;
 pub mod loader;
 pub mod mapping;
 pub mod evtx_xml;
+pub mod floor;
 pub mod report;
 pub mod rule;
 pub mod source;

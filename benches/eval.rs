@@ -7,7 +7,8 @@ mod common;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sigma_match::eval::Matcher;
 
-/// The first event some rule matches and the first no rule matches.
+/// The first event some rule matches and the first no rule matches (a rule
+/// whose condition is only `not ...` can match every event; then none).
 fn pick_events<'e>(m: &mut Matcher<'_>, events: &'e [Vec<u8>]) -> (Option<&'e [u8]>, Option<&'e [u8]>) {
     let (mut hit, mut miss) = (None, None);
     for e in events {

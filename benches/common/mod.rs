@@ -39,14 +39,15 @@ pub fn snapshot_dirs() -> Vec<PathBuf> {
     }
 }
 
-/// The first `n` rule files (sorted by path) of SigmaHQ `rules/`.
+/// The first `n` rule files of SigmaHQ `rules/`: `windows/` first (the
+/// events are Windows events), then the other folders, each sorted by path.
 pub fn first_rules(n: usize) -> Vec<PathBuf> {
     let root = match shared() {
         Some(s) => s.join("sigmahq/rules"),
         None => testdata().join("timesketch/rules"),
     };
     let (mut files, _) = loader::rule_files(&[root]);
-    files.sort();
+    files.sort_by_key(|f| (!f.starts_with(root.join("windows")), f.clone()));
     files.truncate(n);
     files
 }

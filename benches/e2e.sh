@@ -39,8 +39,8 @@ echo "# bench.jsonl: $events events, $(du -h "$tmp/bench.jsonl" | cut -f1)"
 # Rule subsets for the scaling run: the first N rule files of rules/ by path.
 subset() {
   mkdir -p "$tmp/rules$1"
-  find "$RULES" -path '*/deprecated' -prune -o \( -name '*.yml' -o -name '*.yaml' \) -print | sort | head -n "$1" |
-    while read -r f; do ln -s "$f" "$tmp/rules$1/$(echo "${f#"$RULES"/}" | tr / _)"; done
+  find "$RULES" -path '*/deprecated' -prune -o \( -name '*.yml' -o -name '*.yaml' \) -print | sort > "$tmp/all_rules"
+  head -n "$1" "$tmp/all_rules" | while read -r f; do ln -s "$f" "$tmp/rules$1/$(echo "${f#"$RULES"/}" | tr / _)"; done
 }
 subset 300
 subset 3000

@@ -15,6 +15,7 @@
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`report`] | how results are shown (table, JSON) |
+//! | [`floor`] | the parse-only benchmark floor (`--parse-only`) |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.

@@ -179,8 +179,18 @@ pub struct CompiledRule {
     pub rule: Rule,
     pub items: Vec<Item>,
     pub expr: Expr,
-    /// Needles of which at least one must be present; `None` = always evaluate.
-    pub witness: Option<Vec<NeedleId>>,
+    /// Triggers of which at least one must fire; `None` = always evaluate.
+    pub witness: Option<Vec<Trigger>>,
+}
+
+/// Something seen while scanning an event that makes a rule a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Trigger {
+    /// The needle was found in its field.
+    Needle(NeedleId),
+    /// The field is present (for regex, CIDR, numeric, time-part, empty,
+    /// `exists`, and field-reference checks, which all need a value).
+    Field(FieldId),
 }
 
 /// Needle table for one slot and case mode.
@@ -233,6 +243,8 @@ pub struct Ruleset {
     pub always: Vec<u32>,
     /// Rules to evaluate when a needle was seen.
     pub by_needle: Vec<Vec<u32>>,
+    /// Rules to evaluate when a field is present.
+    pub by_field: Vec<Vec<u32>>,
 }
 
 /// One rule's compiled parts, before they join the ruleset.
@@ -240,7 +252,7 @@ struct Compiled {
     items: Vec<Item>,
     expr: Expr,
     uses_keywords: bool,
-    witness: Option<Vec<NeedleId>>,
+    witness: Option<Vec<Trigger>>,
 }
 
 /// Builds a [`Ruleset`] rule by rule.
@@ -270,9 +282,8 @@ impl<'a> RulesetBuilder<'a> {
     /// Compiles one rule; on error nothing of the rule is kept.
     pub fn add(&mut self, rule: Rule) -> Result<(), RuleIssue> {
         // Compile against a snapshot so a failing rule leaves no needles.
-        let snapshot = (self.fields.clone(), self.needles.len(), self.needle_text.len());
-        let pools_before: HashMap<(Slot, bool), usize> =
-            self.pools.iter().map(|(k, v)| (*k, v.texts.len())).collect();
+        let snapshot = (self.fields.len(), self.needles.len(), self.needle_text.len());
+        let pools_before: Vec<((Slot, bool), usize)> = self.pools.iter().map(|(k, v)| (*k, v.texts.len())).collect();
         match self.compile_rule(&rule) {
             Ok(Compiled { items, expr, uses_keywords, witness }) => {
                 self.uses_keywords |= uses_keywords;
@@ -280,12 +291,13 @@ impl<'a> RulesetBuilder<'a> {
                 Ok(())
             }
             Err((pos, error)) => {
-                self.fields = snapshot.0;
+                self.fields.truncate(snapshot.0);
                 self.needles.retain(|_, id| (*id as usize) < snapshot.1);
                 self.needle_text.truncate(snapshot.2);
-                self.pools.retain(|k, _| pools_before.contains_key(k));
+                let before: HashMap<(Slot, bool), usize> = pools_before.into_iter().collect();
+                self.pools.retain(|k, _| before.contains_key(k));
                 for (k, p) in self.pools.iter_mut() {
-                    let n = pools_before[k];
+                    let n = before[k];
                     p.texts.truncate(n);
                     p.ids.truncate(n);
                 }
@@ -320,12 +332,16 @@ impl<'a> RulesetBuilder<'a> {
         let needle_count = self.needle_text.len();
         let mut always = Vec::new();
         let mut by_needle = vec![Vec::new(); needle_count];
+        let mut by_field = vec![Vec::new(); self.fields.len()];
         for (i, r) in self.rules.iter().enumerate() {
             match &r.witness {
                 None => always.push(i as u32),
-                Some(ns) => {
-                    for &n in ns {
-                        by_needle[n as usize].push(i as u32);
+                Some(ts) => {
+                    for &t in ts {
+                        match t {
+                            Trigger::Needle(n) => by_needle[n as usize].push(i as u32),
+                            Trigger::Field(f) => by_field[f as usize].push(i as u32),
+                        }
                     }
                 }
             }
@@ -339,6 +355,7 @@ impl<'a> RulesetBuilder<'a> {
             needle_text: self.needle_text,
             always,
             by_needle,
+            by_field,
         }
     }
 
@@ -681,16 +698,38 @@ fn simplify(e: Expr) -> Expr {
     }
 }
 
-fn pat_witness(p: &Pat) -> Option<Vec<NeedleId>> {
-    match p {
-        Pat::Needle { id, .. } => Some(vec![*id]),
-        Pat::Glob { witness: Some(w), .. } | Pat::Wild { witness: Some(w), .. } => Some(vec![*w]),
+/// What must be seen for `p` to match a value of `slot`.
+fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
+    match (p, slot) {
+        (Pat::Needle { id, .. }, _) => Some(vec![Trigger::Needle(*id)]),
+        (Pat::Glob { witness: Some(w), .. } | Pat::Wild { witness: Some(w), .. }, _) => {
+            Some(vec![Trigger::Needle(*w)])
+        }
+        // These only match an existing, non-null value of the field.
+        (
+            Pat::Glob { .. }
+            | Pat::Wild { .. }
+            | Pat::Regex(_)
+            | Pat::Cidr(_)
+            | Pat::Cmp { .. }
+            | Pat::TimePart { .. }
+            | Pat::Empty { .. }
+            | Pat::Exists(true)
+            | Pat::FieldRef { .. },
+            Slot::Field(f),
+        ) => Some(vec![Trigger::Field(f)]),
         _ => None,
     }
 }
 
-/// Needles of which at least one is necessary for `e` to be true.
-fn witness(e: &Expr, items: &[Item]) -> Option<Vec<NeedleId>> {
+/// How selective a witness is (lower is better): a field being present is
+/// much more common than a needle being found.
+fn witness_cost(w: &[Trigger]) -> usize {
+    w.iter().map(|t| if matches!(t, Trigger::Field(_)) { 64 } else { 1 }).sum()
+}
+
+/// Triggers of which at least one is necessary for `e` to be true.
+fn witness(e: &Expr, items: &[Item]) -> Option<Vec<Trigger>> {
     match e {
         Expr::Item(i) => {
             let item = &items[*i as usize];
@@ -700,20 +739,22 @@ fn witness(e: &Expr, items: &[Item]) -> Option<Vec<NeedleId>> {
                     .filter_map(|r| {
                         let mut w = Vec::new();
                         for p in &item.pats[r] {
-                            w.extend(pat_witness(p)?);
+                            w.extend(pat_witness(item.slot, p)?);
                         }
                         Some(w)
                     })
-                    .min_by_key(|w| w.len())
+                    .min_by_key(|w| witness_cost(w))
             } else {
                 let mut out = Vec::new();
                 for p in &item.pats {
-                    out.extend(pat_witness(p)?);
+                    out.extend(pat_witness(item.slot, p)?);
                 }
+                out.sort_unstable();
+                out.dedup();
                 (!out.is_empty()).then_some(out)
             }
         }
-        Expr::And(v) => v.iter().filter_map(|x| witness(x, items)).min_by_key(|w| w.len()),
+        Expr::And(v) => v.iter().filter_map(|x| witness(x, items)).min_by_key(|w| witness_cost(w)),
         Expr::Or(v) | Expr::AtLeast(_, v) => {
             let mut out = Vec::new();
             for x in v {
@@ -739,5 +780,43 @@ impl Ruleset {
             }
         }
         (b.build(), issues)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Matcher;
+    use crate::rule::{parse_text, Loaded};
+
+    fn ruleset(yaml: &str) -> Ruleset {
+        let rules = parse_text(std::path::Path::new("t.yml"), yaml)
+            .into_iter()
+            .map(|l| match l {
+                Loaded::Rule(r) => *r,
+                Loaded::Failed { issue, .. } => panic!("{issue}"),
+            })
+            .collect();
+        let (rs, issues) = Ruleset::compile(rules, CompileOptions::default());
+        assert!(issues.is_empty());
+        rs
+    }
+
+    /// A regex-only rule is a candidate only when its field is present, not
+    /// on every event; a `not`-only rule still runs on every event.
+    #[test]
+    fn field_presence_triggers() {
+        let rs = ruleset(
+            "title: r\nlogsource: {product: windows}\ndetection:\n  s:\n    CommandLine|re: 'a.c'\n  condition: s\n\
+             ---\ntitle: n\nlogsource: {product: windows}\ndetection:\n  s:\n    Image: x\n  condition: not s\n",
+        );
+        let cl = rs.fields.get("CommandLine").unwrap();
+        assert_eq!(rs.rules[0].witness, Some(vec![Trigger::Field(cl)]));
+        assert_eq!(rs.always, vec![1]);
+        let mut m = Matcher::new(&rs);
+        assert_eq!(m.match_line(br#"{"CommandLine":"xABCx"}"#).unwrap(), &[1]);
+        assert_eq!(m.match_line(br#"{"CommandLine":"xabcx"}"#).unwrap(), &[0, 1]);
+        assert_eq!(m.match_line(br#"{"Image":"x"}"#).unwrap(), &[] as &[u32]);
+        assert_eq!(m.evaluated, vec![2, 3]);
     }
 }

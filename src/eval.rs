@@ -4,9 +4,9 @@
 //! hit bits stamped with a generation counter, the candidate rule list and
 //! the [`EventView`]); the ruleset itself is immutable and shared. For each
 //! event: extract the referenced fields, run each present field's
-//! automatons once, collect the rules whose witness needles were seen (plus
-//! the rules that have no witness), and evaluate only those rules'
-//! condition trees.
+//! automatons once, collect the rules whose witness triggers fired (a needle
+//! seen, or a field present; plus the rules that have no witness), and
+//! evaluate only those rules' condition trees.
 
 use std::net::IpAddr;
 
@@ -76,6 +76,12 @@ impl<'r> Matcher<'r> {
         let g = self.generation;
         // 1. One automaton pass per present field (and keyword values).
         for &f in self.view.present() {
+            for &r in &rs.by_field[f as usize] {
+                if self.rule_gen[r as usize] != g {
+                    self.rule_gen[r as usize] = g;
+                    self.candidates.push(r);
+                }
+            }
             for scan in &rs.field_scans[f as usize] {
                 for v in self.view.values(f) {
                     if v.kind == Kind::Null {

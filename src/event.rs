@@ -10,7 +10,7 @@
 //! (`Image`, `EventID`, `Provider_Name`, ...). Plaso Windows records resolve
 //! absent fields from their `xml_string` (see [`crate::evtx_xml`]).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use simd_json::{Node, StaticNode};
 
@@ -39,7 +39,7 @@ pub struct Val<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct FieldIndex {
     names: Vec<String>,
-    map: HashMap<String, FieldId>,
+    map: FxHashMap<String, FieldId>,
     /// Keyword (field-less) search: `None` = no rule uses keywords,
     /// `Some(None)` = search every string value, `Some(Some(ids))` = only
     /// these fields.
@@ -55,6 +55,13 @@ impl FieldIndex {
         self.names.push(name.to_string());
         self.map.insert(name.to_string(), id);
         id
+    }
+
+    /// Forgets the fields interned after the first `n` (a failed rule's).
+    pub fn truncate(&mut self, n: usize) {
+        for name in self.names.drain(n.min(self.names.len())..) {
+            self.map.remove(&name);
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<FieldId> {

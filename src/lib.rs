@@ -21,6 +21,7 @@
 //! | [`lucene`] | a rule as an OpenSearch `query_string` |
 //! | [`sigmac`] | Timesketch / legacy sigmac mapping configurations |
 //! | [`field_usage`] | fields a ruleset references, before and after mapping |
+//! | [`floor`] | the parse-only benchmark floor (`--parse-only`) |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
@@ -38,6 +39,7 @@ pub mod output;
 pub mod field_usage;
 pub mod sigmac;
 pub mod evtx_xml;
+pub mod floor;
 pub mod report;
 pub mod rule;
 pub mod source;

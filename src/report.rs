@@ -39,6 +39,23 @@ pub struct RuleRow {
     pub eval_ms: Option<f64>,
 }
 
+/// One rule's cost in a `--profile` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRow {
+    pub title: String,
+    pub id: Option<String>,
+    pub path: String,
+    /// Events the rule's condition was evaluated on.
+    pub evaluated: u64,
+    pub matched: u64,
+    pub eval_ms: f64,
+    /// Percent of all rules' evaluation time.
+    pub share: f64,
+    /// The rule has no witness (no literal or field it needs), so it is
+    /// evaluated on every event, typically a condition that is only `not ...`.
+    pub every_event: bool,
+}
+
 /// A referenced field (after mapping) that never occurred in the input.
 #[derive(Debug, Clone, Serialize)]
 pub struct MissingField {
@@ -78,6 +95,9 @@ pub struct Report {
     /// Warnings about the mapping configuration(s), `file:line:col: warning: ...`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config_warnings: Vec<String>,
+    /// `--profile`: every loaded rule, most expensive first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Vec<ProfileRow>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +175,7 @@ impl Report {
             }
         }
         missing.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
+        let profile = profile.then(|| profile_rows(ruleset, stats));
         Report {
             summary: Summary {
                 rules_loaded: ruleset.rules.len(),
@@ -176,6 +197,7 @@ impl Report {
             input_errors: stats.input_errors.clone(),
             failures_by_reason: by_reason,
             config_warnings: Vec::new(),
+            profile,
         }
     }
 
@@ -202,21 +224,23 @@ impl Report {
                 r.path
             );
         }
-        if profile_top > 0 {
-            let mut prof: Vec<&RuleRow> = self.rules.iter().filter(|r| r.eval_ms.is_some()).collect();
-            prof.sort_by(|a, b| b.eval_ms.partial_cmp(&a.eval_ms).unwrap_or(std::cmp::Ordering::Equal));
-            let total: f64 = prof.iter().filter_map(|r| r.eval_ms).sum();
-            let _ = writeln!(out, "\nprofile (top {profile_top} rules by evaluation time):");
+        if let (Some(prof), true) = (&self.profile, profile_top > 0) {
+            let every = prof.iter().filter(|r| r.every_event).count();
+            let _ = writeln!(
+                out,
+                "\nprofile (top {profile_top} of {} rules by evaluation time; {every} rules have no witness and run on every event, marked *):",
+                prof.len()
+            );
             let _ = writeln!(out, "{:>10}  {:>8}  {:>10}  {:>6}  title", "evaluated", "matched", "time ms", "share");
             for r in prof.iter().take(profile_top) {
-                let ms = r.eval_ms.unwrap_or(0.0);
                 let _ = writeln!(
                     out,
-                    "{:>10}  {:>8}  {:>10.2}  {:>5.1}%  {}",
-                    r.evaluated.unwrap_or(0),
-                    r.count,
-                    ms,
-                    if total > 0.0 { ms / total * 100.0 } else { 0.0 },
+                    "{:>10}  {:>8}  {:>10.2}  {:>5.1}%  {}{}",
+                    r.evaluated,
+                    r.matched,
+                    r.eval_ms,
+                    r.share,
+                    if r.every_event { "* " } else { "" },
                     r.title
                 );
             }
@@ -281,5 +305,58 @@ impl Report {
             s.events_per_second
         );
         out
+    }
+}
+
+/// Per-rule cost rows, most expensive first.
+fn profile_rows(ruleset: &Ruleset, stats: &RunStats) -> Vec<ProfileRow> {
+    let total: u64 = stats.nanos.iter().sum();
+    let mut rows: Vec<ProfileRow> = ruleset
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let nanos = stats.nanos.get(i).copied().unwrap_or(0);
+            ProfileRow {
+                title: r.rule.title.clone(),
+                id: r.rule.id.clone(),
+                path: r.rule.path.display().to_string(),
+                evaluated: stats.evaluated.get(i).copied().unwrap_or(0),
+                matched: stats.counts.get(i).copied().unwrap_or(0),
+                eval_ms: nanos as f64 / 1e6,
+                share: if total > 0 { nanos as f64 * 100.0 / total as f64 } else { 0.0 },
+                every_event: r.witness.is_none(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.eval_ms.total_cmp(&a.eval_ms).then_with(|| b.evaluated.cmp(&a.evaluated)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::CompileOptions;
+    use crate::rule::{parse_text, Loaded};
+
+    #[test]
+    fn profile_lists_every_rule_by_cost_and_marks_rules_without_witness() {
+        let text = "title: a\\nlogsource: {product: x}\\ndetection:\\n  s: {f: v}\\n  condition: s\\n---\\n\
+                    title: b\\nlogsource: {product: x}\\ndetection:\\n  s: {f: v}\\n  condition: not s\\n";
+        let text = text.replace("\\n", "\n");
+        let rules = parse_text(std::path::Path::new("t.yml"), &text)
+            .into_iter()
+            .filter_map(|l| if let Loaded::Rule(r) = l { Some(*r) } else { None })
+            .collect();
+        let (rs, _) = Ruleset::compile(rules, CompileOptions::default());
+        let stats = RunStats { counts: vec![1, 3], evaluated: vec![1, 4], nanos: vec![100, 300], ..Default::default() };
+        let report = Report::new(&rs, &[], &stats, true);
+        let prof = report.profile.as_ref().unwrap();
+        assert_eq!(prof.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(prof[0].share, 75.0);
+        assert!(prof[0].every_event && !prof[1].every_event);
+        assert!(report.to_json().contains("\"every_event\": true"));
+        assert!(report.to_table(true, 0, 5).contains("* b"));
+        assert!(Report::new(&rs, &[], &stats, false).profile.is_none());
     }
 }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of issue 6 (and the issue-2 figure): sigma-match against
+# the parse-only floor and rsigma, rule-count scaling, start-up, memory.
+#
+#   cargo build --release
+#   SIGMA_MATCH_SHARED=../shared benches/e2e.sh            # everything
+#   RSIGMA=/path/to/rsigma MEM_GB=5 benches/e2e.sh          # knobs (see below)
+#
+# Inputs are built in a temporary directory (removed at exit, never committed):
+#   bench.jsonl = evtx-samples.flat.jsonl x40 + plaso-attack.jsonl (~1.02M events, ~1 GB)
+# Knobs: BIN (sigma-match binary), RSIGMA (rsigma binary, default: on PATH or
+# /work/tools/bin), MEM_GB (stdin size for the memory run, 0 = skip), COPIES (x40),
+# KEEP=1 keeps the temporary directory. Needs /usr/bin/time and python3.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SIGMA_MATCH_SHARED:-$here/../shared}
+BIN=${BIN:-${CARGO_TARGET_DIR:-$here/target}/release/sigma-match}
+RSIGMA=${RSIGMA:-$(command -v rsigma || echo /work/tools/bin/rsigma)}
+MEM_GB=${MEM_GB:-5}
+COPIES=${COPIES:-40}
+RULES=$SHARED/sigmahq/rules
+[ -x "$BIN" ] || { echo "no binary at $BIN: run cargo build --release (or set BIN)" >&2; exit 2; }
+[ -d "$RULES" ] || { echo "no SigmaHQ rules at $RULES: set SIGMA_MATCH_SHARED" >&2; exit 2; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sigma-match-bench.XXXXXX")
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$tmp"' EXIT
+results=$tmp/results.tsv
+: > "$results"
+
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "# building inputs in $tmp"
+for _ in $(seq "$COPIES"); do cat "$SHARED/events/evtx-samples.flat.jsonl"; done > "$tmp/bench.jsonl"
+cat "$SHARED/events/plaso-attack.jsonl" >> "$tmp/bench.jsonl"
+events=$(wc -l < "$tmp/bench.jsonl")
+echo "# bench.jsonl: $events events, $(du -h "$tmp/bench.jsonl" | cut -f1)"
+: > "$tmp/empty.jsonl"
+
+# Rule subsets for the scaling run: the first N rule files of rules/ by path.
+subset() {
+  mkdir -p "$tmp/rules$1"
+  find "$RULES" -path '*/deprecated' -prune -o \( -name '*.yml' -o -name '*.yaml' \) -print | sort > "$tmp/all_rules"
+  head -n "$1" "$tmp/all_rules" | while read -r f; do ln -s "$f" "$tmp/rules$1/$(echo "${f#"$RULES"/}" | tr / _)"; done
+}
+subset 300
+subset 3000
+
+# measure NAME EVENTS CMD...: wall seconds, user seconds, peak RSS (MB).
+measure() {
+  local name=$1 n=$2; shift 2
+  /usr/bin/time -f '%e %U %M' -o "$tmp/time" "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" || {
+    echo "$name failed:" >&2; tail -5 "$tmp/$name.err" >&2; return 1; }
+  read -r wall user rss < "$tmp/time"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$wall" "$user" "$((rss / 1024))" >> "$results"
+  printf '  %-28s %8.2fs wall %8.2fs user %6d MB\n' "$name" "$wall" "$user" "$((rss / 1024))"
+}
+
+echo "# runs (wall time includes start-up for every tool)"
+measure parse_only_j1 "$events" "$BIN" --parse-only -j1 "$tmp/bench.jsonl"
+measure parse_only_all "$events" "$BIN" --parse-only "$tmp/bench.jsonl"
+measure sigma_match_j1 "$events" "$BIN" -q -j1 --format json "$RULES" "$tmp/bench.jsonl"
+measure sigma_match_all "$events" "$BIN" -q --format json "$RULES" "$tmp/bench.jsonl"
+measure rules300_all "$events" "$BIN" -q --format json "$tmp/rules300" "$tmp/bench.jsonl"
+measure rules3000_all "$events" "$BIN" -q --format json "$tmp/rules3000" "$tmp/bench.jsonl"
+measure startup_snapshot_j1 0 "$BIN" -q -j1 "$RULES" "$SHARED/sigmahq/rules-threat-hunting" \
+  "$SHARED/sigmahq/rules-emerging-threats" "$SHARED/sigmahq/rules-placeholder" -e "$tmp/empty.jsonl"
+if [ -x "$RSIGMA" ]; then
+  measure rsigma "$events" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/bench.jsonl"
+else
+  echo "  rsigma: not installed (cargo install --root DIR rsigma --locked; set RSIGMA)"
+fi
+
+# Memory, stream: MEM_GB of events through a pipe (never written to disk).
+if [ "$MEM_GB" -gt 0 ]; then
+  size=$(stat -c %s "$tmp/bench.jsonl")
+  reps=$(( (MEM_GB * 1000000000 + size - 1) / size ))
+  measure "stdin_${MEM_GB}GB" "$((reps * events))" bash -c \
+    "for i in \$(seq $reps); do cat '$tmp/bench.jsonl'; done | '$BIN' -q --format json '$RULES' -"
+fi
+# Memory, mmap: peak anonymous RSS (file pages of the map are not anonymous).
+"$BIN" -q --format json "$RULES" "$tmp/bench.jsonl" > /dev/null 2>&1 &
+pid=$!; anon=0
+while kill -0 "$pid" 2> /dev/null; do
+  a=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2> /dev/null || echo 0)
+  [ "${a:-0}" -gt "$anon" ] && anon=$a
+  sleep 0.1
+done
+wait "$pid" || true
+printf 'mmap_anon_peak\t0\t0\t0\t%s\n' "$((anon / 1024))" >> "$results"
+echo "  mmap peak anonymous RSS: $((anon / 1024)) MB"
+
+python3 "$here/benches/e2e_report.py" "$tmp" "$events"

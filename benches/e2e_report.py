@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Prints the table of benches/e2e.sh: events/s, ratios, peak RSS, the five
+targets of issue 6, and a per-rule count comparison with rsigma."""
+import collections
+import json
+import os
+import sys
+
+tmp, events = sys.argv[1], int(sys.argv[2])
+rows = {}
+for line in open(os.path.join(tmp, "results.tsv")):
+    name, n, wall, user, rss = line.rstrip("\n").split("\t")
+    rows[name] = dict(n=int(n), wall=float(wall), user=float(user), rss=int(rss))
+
+
+def summary(name):
+    """sigma-match's own JSON report of a run (None when absent)."""
+    try:
+        return json.load(open(os.path.join(tmp, name + ".out")))
+    except (OSError, ValueError):
+        return None
+
+
+def eps(name):
+    r = rows.get(name)
+    return r["n"] / r["wall"] if r and r["wall"] > 0 else None
+
+
+print("\n| run | events | wall s | user s | events/s | peak RSS MB |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, r in rows.items():
+    e = eps(name)
+    print(f"| {name} | {r['n']:,} | {r['wall']:.2f} | {r['user']:.2f} | {e:,.0f} | {r['rss']} |" if e
+          else f"| {name} | {r['n']:,} | {r['wall']:.2f} | {r['user']:.2f} | - | {r['rss']} |")
+
+targets = []
+
+
+def target(label, value, ok, fmt):
+    if value is None:
+        targets.append((label, "not measured", "-"))
+    else:
+        targets.append((label, fmt.format(value), "met" if ok(value) else "MISSED"))
+
+
+rs = eps("rsigma")
+target("1a. 1 thread vs rsigma (>= 5x)", eps("sigma_match_j1") / rs if rs else None, lambda v: v >= 5, "{:.1f}x")
+target("1b. all cores vs rsigma (>= 10x)", eps("sigma_match_all") / rs if rs else None, lambda v: v >= 10, "{:.1f}x")
+target("2a. floor / full eval, 1 thread (<= 2x)", eps("parse_only_j1") / eps("sigma_match_j1"), lambda v: v <= 2, "{:.2f}x")
+target("2b. floor / full eval, all cores (<= 2x)", eps("parse_only_all") / eps("sigma_match_all"), lambda v: v <= 2, "{:.2f}x")
+s300, s3000 = summary("rules300_all"), summary("rules3000_all")
+if s300 and s3000:
+    target(f"3. {s3000['summary']['rules_loaded']} rules / {s300['summary']['rules_loaded']} rules eval time (<= 3x)",
+           s3000["summary"]["elapsed_seconds"] / s300["summary"]["elapsed_seconds"], lambda v: v <= 3, "{:.2f}x")
+mem = [k for k in rows if k.startswith("stdin_")]
+target(f"4a. peak RSS, {mem[0][6:] if mem else '?'} from stdin (< 300 MB)", rows[mem[0]]["rss"] if mem else None,
+       lambda v: v < 300, "{} MB")
+target("4b. peak anonymous RSS, mmap (< 300 MB)", rows.get("mmap_anon_peak", {}).get("rss"), lambda v: v < 300, "{} MB")
+target("5. start-up, full snapshot, 1 thread (< 0.5 s)", rows.get("startup_snapshot_j1", {}).get("wall"),
+       lambda v: v < 0.5, "{:.2f} s")
+print("\n| target | measured | status |")
+print("|---|---:|---|")
+for t in targets:
+    print("| " + " | ".join(t) + " |")
+full = summary("sigma_match_all")
+if full:
+    s = full["summary"]
+    print(f"\nissue 2 figure: {s['rules_loaded']} rules over {s['events']:,} events: "
+          f"{s['events_per_second']:,.0f} events/s in-run ({eps('sigma_match_all'):,.0f} wall incl. start-up), "
+          f"peak RSS {rows['sigma_match_all']['rss']} MB")
+
+# Per-rule counts: sigma-match (JSON report) vs rsigma (one JSON match per line).
+out = os.path.join(tmp, "rsigma.out")
+if full and os.path.exists(out):
+    ours = {r["id"] or r["path"]: (r["count"], r["title"]) for r in full["rules"] if r["state"] == "ok"}
+    theirs = collections.Counter()
+    titles = {}
+    for line in open(out, errors="replace"):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        rid = m.get("rule_id") or m.get("id") or m.get("rule_title")
+        if rid:
+            theirs[rid] += 1
+            titles[rid] = m.get("rule_title", "")
+    diffs = [(rid, c, theirs.get(rid, 0), t) for rid, (c, t) in ours.items() if c != theirs.get(rid, 0)]
+    diffs += [(rid, 0, n, titles[rid]) for rid, n in theirs.items() if rid not in ours]
+    agree = sum(1 for rid, (c, _) in ours.items() if c == theirs.get(rid, 0))
+    print(f"\nper-rule counts vs rsigma: {agree} of {len(ours)} rules agree; {len(diffs)} differ")
+    if diffs:
+        print("| rule id | title | sigma-match | rsigma |")
+        print("|---|---|---:|---:|")
+        for rid, a, b, t in sorted(diffs, key=lambda d: -abs(d[1] - d[2])):
+            print(f"| {rid} | {t} | {a} | {b} |")

@@ -1,0 +1,65 @@
+//! Evaluation cost: one event against 1, 100 and 3,000 rules (an event that
+//! some rule matches, and one that none matches), and throughput over a real
+//! chunk of events.
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sigma_match::eval::Matcher;
+
+/// The first event some rule matches and the first no rule matches (a rule
+/// whose condition is only `not ...` can match every event; then none).
+fn pick_events<'e>(m: &mut Matcher<'_>, events: &'e [Vec<u8>]) -> (Option<&'e [u8]>, Option<&'e [u8]>) {
+    let (mut hit, mut miss) = (None, None);
+    for e in events {
+        let matched = !m.match_line(e).map(<[u32]>::is_empty).unwrap_or(true);
+        if matched && hit.is_none() {
+            hit = Some(e.as_slice());
+        } else if !matched && miss.is_none() {
+            miss = Some(e.as_slice());
+        }
+        if hit.is_some() && miss.is_some() {
+            break;
+        }
+    }
+    (hit, miss)
+}
+
+fn single_event(c: &mut Criterion) {
+    let events = common::event_lines(25_000);
+    let mut g = c.benchmark_group("single_event");
+    g.sample_size(20).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_secs(1));
+    for n in [1, 100, 3000] {
+        let rs = common::compile(&common::first_rules(n));
+        let mut m = Matcher::new(&rs);
+        let (hit, miss) = pick_events(&mut m, &events);
+        for (name, ev) in [("matching", hit), ("non_matching", miss)] {
+            match ev {
+                Some(ev) => {
+                    g.bench_with_input(BenchmarkId::new(name, rs.rules.len()), ev, |b, ev| {
+                        b.iter(|| m.match_line(ev).map(<[u32]>::len))
+                    });
+                }
+                None => eprintln!("single_event/{name}/{n}: no such event in the input, skipped"),
+            }
+        }
+    }
+    g.finish();
+}
+
+fn throughput(c: &mut Criterion) {
+    let events = common::event_lines(5_000);
+    let bytes: usize = events.iter().map(Vec::len).sum();
+    let rs = common::compile(&common::first_rules(usize::MAX));
+    let mut m = Matcher::new(&rs);
+    let mut g = c.benchmark_group("throughput");
+    g.sample_size(10).measurement_time(std::time::Duration::from_secs(3));
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function(format!("{}_events_{bytes}_bytes_{}_rules", events.len(), rs.rules.len()), |b| {
+        b.iter(|| events.iter().map(|e| m.match_line(e).map_or(0, <[u32]>::len)).sum::<usize>())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, single_event, throughput);
+criterion_main!(benches);

@@ -1,0 +1,115 @@
+//! The parse-only floor of the performance benchmarks.
+//!
+//! This module owns `sigma-match --parse-only`: the same input path as a real
+//! run (memory-mapped or streamed chunks split on newlines, parallel `rayon`
+//! batches, one `simd-json` tape parse per line into per-thread buffers) and
+//! nothing else, so full evaluation can be compared against the cost of
+//! merely reading the events.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::source::{lines, Input};
+
+/// Totals of a parse-only pass.
+#[derive(Debug, Clone, Default)]
+pub struct FloorStats {
+    pub events: u64,
+    pub malformed: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub input_errors: Vec<String>,
+}
+
+/// Per-thread parse scratch.
+struct Parser {
+    line: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::Tape<'static>>,
+}
+
+impl Parser {
+    fn new() -> Self {
+        Parser { line: Vec::new(), buffers: simd_json::Buffers::new(4096), tape: Some(simd_json::Tape::null()) }
+    }
+
+    /// Parses one line; `true` when it is valid JSON.
+    fn parse(&mut self, line: &[u8]) -> bool {
+        self.line.clear();
+        self.line.extend_from_slice(line);
+        let mut tape = self.tape.take().unwrap_or_else(simd_json::Tape::null).reset();
+        let ok = simd_json::fill_tape(&mut self.line, &mut self.buffers, &mut tape).is_ok();
+        self.tape = Some(tape.reset());
+        ok
+    }
+}
+
+/// Reads and parses every line of the inputs, evaluating nothing.
+pub fn parse_only(inputs: &[String]) -> FloorStats {
+    let start = Instant::now();
+    let mut stats = FloorStats::default();
+    let batch_size = rayon::current_num_threads().max(1) * 4;
+    for (idx, name) in inputs.iter().enumerate() {
+        let mut input = match Input::open(name) {
+            Ok(i) => i,
+            Err(e) => {
+                stats.input_errors.push(e.to_string());
+                continue;
+            }
+        };
+        loop {
+            let mut batch = Vec::with_capacity(batch_size);
+            while batch.len() < batch_size {
+                match input.next_chunk(idx) {
+                    Ok(Some(c)) => batch.push(c),
+                    Ok(None) => break,
+                    Err(e) => {
+                        stats.input_errors.push(e.to_string());
+                        break;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let totals: Vec<(u64, u64, u64)> = batch
+                .par_iter()
+                .map_init(Parser::new, |p, chunk| {
+                    let (mut ok, mut bad) = (0, 0);
+                    let data = chunk.bytes.as_slice();
+                    for (_, line, _) in lines(data) {
+                        if line.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        if p.parse(line) { ok += 1 } else { bad += 1 }
+                    }
+                    (ok, bad, data.len() as u64)
+                })
+                .collect();
+            for (ok, bad, bytes) in totals {
+                stats.events += ok;
+                stats.malformed += bad;
+                stats.bytes += bytes;
+            }
+        }
+    }
+    stats.elapsed = start.elapsed();
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_valid_and_malformed_lines() {
+        let dir = std::env::temp_dir().join(format!("sigma-match-floor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("e.jsonl");
+        std::fs::write(&f, "{\"a\":1}\n\nnot json\n{\"b\":[1,2]}\n").unwrap();
+        let s = parse_only(&[f.display().to_string()]);
+        assert_eq!((s.events, s.malformed), (2, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

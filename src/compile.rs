@@ -136,10 +136,30 @@ impl Pat {
 pub struct Item {
     pub slot: Slot,
     pub pats: Vec<Pat>,
-    /// `all`: every pattern must match; otherwise any.
+    /// For each pattern, the index of the rule value it came from (values
+    /// expand into alternatives: `windash`, `base64offset`, placeholders).
+    pub groups: Vec<u32>,
+    /// `all`: every value (group) must match; otherwise any pattern.
     pub all: bool,
     /// The rule-level field name this item came from (before mapping).
     pub rule_field: Option<String>,
+}
+
+impl Item {
+    /// The pattern index ranges of each value group (groups are contiguous).
+    pub fn group_ranges(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let mut start = 0;
+        std::iter::from_fn(move || {
+            if start >= self.pats.len() {
+                return None;
+            }
+            let g = self.groups[start];
+            let end = start + self.groups[start..].iter().take_while(|x| **x == g).count();
+            let r = start..end;
+            start = end;
+            Some(r)
+        })
+    }
 }
 
 /// A compiled condition.
@@ -215,6 +235,14 @@ pub struct Ruleset {
     pub by_needle: Vec<Vec<u32>>,
 }
 
+/// One rule's compiled parts, before they join the ruleset.
+struct Compiled {
+    items: Vec<Item>,
+    expr: Expr,
+    uses_keywords: bool,
+    witness: Option<Vec<NeedleId>>,
+}
+
 /// Builds a [`Ruleset`] rule by rule.
 pub struct RulesetBuilder<'a> {
     opts: CompileOptions<'a>,
@@ -246,9 +274,8 @@ impl<'a> RulesetBuilder<'a> {
         let pools_before: HashMap<(Slot, bool), usize> =
             self.pools.iter().map(|(k, v)| (*k, v.texts.len())).collect();
         match self.compile_rule(&rule) {
-            Ok((items, expr, uses_kw)) => {
-                self.uses_keywords |= uses_kw;
-                let witness = witness(&expr, &items);
+            Ok(Compiled { items, expr, uses_keywords, witness }) => {
+                self.uses_keywords |= uses_keywords;
                 self.rules.push(CompiledRule { rule, items, expr, witness });
                 Ok(())
             }
@@ -328,7 +355,8 @@ impl<'a> RulesetBuilder<'a> {
         id
     }
 
-    fn compile_rule(&mut self, rule: &Rule) -> Result<(Vec<Item>, Expr, bool), (Option<crate::yaml::Pos>, RuleError)> {
+    /// Compiles a rule to its items, condition, keyword use and witness.
+    fn compile_rule(&mut self, rule: &Rule) -> Result<Compiled, (Option<crate::yaml::Pos>, RuleError)> {
         let mut items = Vec::new();
         let mut uses_kw = false;
         let mut search_exprs = Vec::with_capacity(rule.detection.searches.len());
@@ -336,6 +364,10 @@ impl<'a> RulesetBuilder<'a> {
             search_exprs.push(self.compile_search(rule, &s.search, &mut items, &mut uses_kw)?);
         }
         let mut expr = self.compile_condition(&rule.detection.condition, rule, &search_exprs);
+        // The witness comes from the rule's own detection first: logsource
+        // conditions (Channel, EventID) are present in most events and
+        // would make a poor filter.
+        let own_witness = witness(&simplify(expr.clone()), &items);
         let extra = self.opts.mapping.logsource_conditions(&rule.logsource);
         if !extra.is_empty() {
             let mut all = vec![expr];
@@ -348,7 +380,9 @@ impl<'a> RulesetBuilder<'a> {
             }
             expr = Expr::And(all);
         }
-        Ok((items, simplify(expr), uses_kw))
+        let expr = simplify(expr);
+        let witness = own_witness.or_else(|| witness(&expr, &items));
+        Ok(Compiled { items, expr, uses_keywords: uses_kw, witness })
     }
 
     fn compile_condition(&self, c: &Condition, rule: &Rule, searches: &[Expr]) -> Expr {
@@ -422,15 +456,13 @@ impl<'a> RulesetBuilder<'a> {
         let mut alts = Vec::new();
         for slot in targets {
             let mut pats = Vec::new();
-            for p in &item.applied.patterns {
+            let mut groups = Vec::new();
+            for (p, g) in item.applied.patterns.iter().zip(&item.applied.groups) {
                 self.compile_pattern(rule, slot, p, &mut pats).map_err(at)?;
+                groups.resize(pats.len(), *g);
             }
             let idx = items.len() as u32;
-            // An expanded value list (windash, base64offset, placeholders) is
-            // an OR inside one value; with `all` each *original* value must
-            // match. We keep pySigma's behaviour: expansions are alternatives.
-            let all = item.applied.all && pats.len() == item.applied.patterns.len();
-            items.push(Item { slot, pats, all, rule_field: item.field.clone() });
+            items.push(Item { slot, pats, groups, all: item.applied.all, rule_field: item.field.clone() });
             alts.push(Expr::Item(idx));
         }
         let e = if alts.len() == 1 { alts.pop().unwrap() } else { Expr::Or(alts) };
@@ -438,29 +470,7 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     fn expand_placeholders(&self, s: &SigmaString) -> Result<Vec<SigmaString>, RuleError> {
-        let mut out = vec![SigmaString::default()];
-        for p in &s.parts {
-            match p {
-                Part::Placeholder(name) => {
-                    let vals = self
-                        .opts
-                        .placeholders
-                        .get(name)
-                        .ok_or_else(|| RuleError::Placeholder(name.clone()))?;
-                    let mut next = Vec::new();
-                    for o in &out {
-                        for v in vals {
-                            let mut x = o.clone();
-                            x.parts.extend(SigmaString::parse(v).parts);
-                            next.push(normalize(x));
-                        }
-                    }
-                    out = next;
-                }
-                p => out.iter_mut().for_each(|o| o.parts.push(p.clone())),
-            }
-        }
-        Ok(out.into_iter().map(normalize).collect())
+        expand_placeholders(s, self.opts.placeholders)
     }
 
     fn compile_pattern(&mut self, rule: &Rule, slot: Slot, p: &Pattern, out: &mut Vec<Pat>) -> Result<(), RuleError> {
@@ -510,7 +520,7 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     fn compile_string(&mut self, slot: Slot, s: &SigmaString, cased: bool) -> Result<Pat, RuleError> {
-        let fold = |t: &str| if cased { t.to_string() } else { t.to_lowercase() };
+        let fold = |t: &str| if cased { t.to_string() } else { crate::event::fold_case(t) };
         let parts = &normalize(s.clone()).parts;
         if parts.is_empty() {
             return Ok(Pat::Empty { mode: hit::EXACT });
@@ -574,9 +584,36 @@ impl<'a> RulesetBuilder<'a> {
                 _ => None,
             })
             .max_by_key(|t| t.len())?;
-        let text = if cased { best.clone() } else { best.to_lowercase() };
+        let text = if cased { best.clone() } else { crate::event::fold_case(best) };
         (!text.is_empty()).then(|| self.needle(slot, cased, text))
     }
+}
+
+/// Replaces `%name%` placeholders by each of their values (all
+/// combinations), normalized; an undefined name is an error.
+pub fn expand_placeholders(
+    s: &SigmaString,
+    placeholders: &HashMap<String, Vec<String>>,
+) -> Result<Vec<SigmaString>, RuleError> {
+    let mut out = vec![SigmaString::default()];
+    for p in &s.parts {
+        match p {
+            Part::Placeholder(name) => {
+                let vals = placeholders.get(name).ok_or_else(|| RuleError::Placeholder(name.clone()))?;
+                let mut next = Vec::new();
+                for o in &out {
+                    for v in vals {
+                        let mut x = o.clone();
+                        x.parts.extend(SigmaString::parse(v).parts);
+                        next.push(normalize(x));
+                    }
+                }
+                out = next;
+            }
+            p => out.iter_mut().for_each(|o| o.parts.push(p.clone())),
+        }
+    }
+    Ok(out.into_iter().map(normalize).collect())
 }
 
 /// Merges adjacent literals and collapses runs of `*`.
@@ -658,7 +695,16 @@ fn witness(e: &Expr, items: &[Item]) -> Option<Vec<NeedleId>> {
         Expr::Item(i) => {
             let item = &items[*i as usize];
             if item.all {
-                item.pats.iter().filter_map(pat_witness).min_by_key(|w| w.len())
+                // Any one value's alternatives, all of which must have witnesses.
+                item.group_ranges()
+                    .filter_map(|r| {
+                        let mut w = Vec::new();
+                        for p in &item.pats[r] {
+                            w.extend(pat_witness(p)?);
+                        }
+                        Some(w)
+                    })
+                    .min_by_key(|w| w.len())
             } else {
                 let mut out = Vec::new();
                 for p in &item.pats {

@@ -67,6 +67,9 @@ pub struct RunStats {
     pub elapsed: Duration,
     /// Per rule: events tagged.
     pub counts: Vec<u64>,
+    /// Per rule: distinct records tagged (Plaso writes each Windows record
+    /// twice; see [`crate::event::EventView::record_key`]).
+    pub records: Vec<u64>,
     /// Per rule: events the rule was evaluated on (profile only).
     pub evaluated: Vec<u64>,
     /// Per rule: evaluation time in nanoseconds (profile only).
@@ -98,6 +101,8 @@ struct ChunkResult {
     blank: u64,
     malformed: Vec<(u64, String)>,
     counts: Vec<(u32, u64)>,
+    /// (rule, record key) of tagged events that have a record key.
+    keyed: Vec<(u32, u64)>,
     matches: Vec<LineMatch>,
     evaluated: Vec<u64>,
     nanos: Vec<u64>,
@@ -113,6 +118,7 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
         blank: 0,
         malformed: Vec::new(),
         counts: Vec::new(),
+        keyed: Vec::new(),
         matches: Vec::new(),
         evaluated: Vec::new(),
         nanos: Vec::new(),
@@ -124,11 +130,15 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
             r.blank += 1;
             continue;
         }
-        match m.match_line(line) {
-            Ok(matched) => {
+        match m.match_line(line).map(|_| ()) {
+            Ok(()) => {
+                let matched = m.matched();
                 r.events += 1;
                 for &x in matched {
                     counts[x as usize] += 1;
+                }
+                if let (false, Some(k)) = (matched.is_empty(), m.view.record_key()) {
+                    r.keyed.extend(matched.iter().map(|&x| (x, k)));
                 }
                 if want_matches && !matched.is_empty() {
                     r.matches.push(LineMatch { line: i, range, rules: matched.to_vec() });
@@ -162,6 +172,8 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
         ..Default::default()
     };
     let want_matches = !sinks.is_empty();
+    let mut keyed_events = vec![0u64; nrules];
+    let mut distinct: std::collections::HashMap<u32, std::collections::HashSet<u64>> = Default::default();
     let mut opened = Vec::new();
     let mut total = 0u64;
     for name in inputs {
@@ -225,6 +237,10 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
                 for (r, c) in &res.counts {
                     stats.counts[*r as usize] += c;
                 }
+                for &(r, k) in &res.keyed {
+                    keyed_events[r as usize] += 1;
+                    distinct.entry(r).or_default().insert(k);
+                }
                 for (i, v) in res.evaluated.iter().enumerate() {
                     stats.evaluated[i] += v;
                 }
@@ -243,7 +259,8 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
                 line_base += res.lines;
                 if let Some(b) = &bar {
                     b.inc(data.len() as u64);
-                    b.set_message(format!("{} events", stats.events));
+                    let secs = start.elapsed().as_secs_f64().max(1e-9);
+                    b.set_message(format!("{} events, {:.0} events/s", stats.events, stats.events as f64 / secs));
                 }
             }
             if let Some(e) = read_error {
@@ -258,6 +275,9 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    stats.records = (0..nrules)
+        .map(|r| stats.counts[r] - keyed_events[r] + distinct.get(&(r as u32)).map_or(0, |s| s.len() as u64))
+        .collect();
     stats.elapsed = start.elapsed();
     Ok(stats)
 }

@@ -204,7 +204,7 @@ impl Ctx<'_> {
 
     fn item(&self, item: &Item) -> bool {
         if item.all {
-            item.pats.iter().all(|p| self.pat(item.slot, p))
+            item.group_ranges().all(|r| item.pats[r].iter().any(|p| self.pat(item.slot, p)))
         } else {
             item.pats.iter().any(|p| self.pat(item.slot, p))
         }

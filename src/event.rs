@@ -125,6 +125,13 @@ pub struct EventView {
     /// Set while loading: whether the object has an `xml_string` to resolve.
     xml: Option<(u32, u32)>,
     xml_fields: Vec<FieldId>,
+    /// Fields whose current values came from an EVTX `System` element.
+    system_fields: Vec<FieldId>,
+    /// Set while loading: Plaso's source file (`display_name`, else
+    /// `filename`) and `record_number`, for [`EventView::record_key`].
+    rec_source: Option<(u32, u32)>,
+    rec_filename: Option<(u32, u32)>,
+    rec_number: Option<(u32, u32)>,
     pub(crate) evtx: crate::evtx_xml::EvtxFields,
     /// Resolve absent fields of Plaso Windows records from `xml_string`.
     pub evtx_xml: bool,
@@ -147,10 +154,23 @@ impl Default for EventView {
             path: String::new(),
             xml: None,
             xml_fields: Vec::new(),
+            system_fields: Vec::new(),
+            rec_source: None,
+            rec_filename: None,
+            rec_number: None,
             evtx: Default::default(),
             evtx_xml: true,
         }
     }
+}
+
+/// Case folding used on both sides of every case-insensitive comparison:
+/// ASCII fast path, per-character Unicode lowercase otherwise (so rule
+/// needles and event values fold identically).
+pub fn fold_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    lower_into(&mut out, s);
+    out
 }
 
 fn lower_into(out: &mut String, s: &str) {
@@ -189,7 +209,11 @@ impl EventView {
         self.text.clear();
         self.lower.clear();
         self.xml = None;
+        self.rec_source = None;
+        self.rec_filename = None;
+        self.rec_number = None;
         self.xml_fields.clear();
+        self.system_fields.clear();
         self.line.clear();
         self.line.extend_from_slice(line);
         let mut line = std::mem::take(&mut self.line);
@@ -210,6 +234,12 @@ impl EventView {
         };
         self.tape = Some(tape.reset());
         self.line = line;
+        if result.is_ok() {
+            // Current Plaso writes `hostname` where older versions (and the
+            // Timesketch config) say `computer_name`: either name finds both.
+            self.fill_alias(index, "computer_name", "hostname");
+            self.fill_alias(index, "hostname", "computer_name");
+        }
         if result.is_ok() && self.evtx_xml {
             self.resolve_xml(index);
         }
@@ -297,11 +327,13 @@ impl EventView {
                         self.path.push('.');
                     }
                     self.path.push_str(key);
-                    if depth == 0 && *key == "xml_string" {
-                        if let Some(Node::String(x)) = nodes.get(*i) {
-                            let s = self.text.len() as u32;
-                            self.text.push_str(x);
-                            self.xml = Some((s, self.text.len() as u32));
+                    if depth == 0 {
+                        match *key {
+                            "xml_string" => self.xml = self.capture(nodes.get(*i)),
+                            "display_name" => self.rec_source = self.capture(nodes.get(*i)),
+                            "filename" => self.rec_filename = self.capture(nodes.get(*i)),
+                            "record_number" => self.rec_number = self.capture(nodes.get(*i)),
+                            _ => {}
                         }
                     }
                     self.walk(nodes, i, index, depth + 1);
@@ -322,13 +354,80 @@ impl EventView {
                 *i += 1;
                 let path = std::mem::take(&mut self.path);
                 self.scalar(index, &path, scalar);
-                if let Some(alias) = evtx_alias(&path) {
-                    if alias != path {
-                        self.scalar(index, &alias, scalar);
+                if path.starts_with("Event.") {
+                    if let Some(alias) = evtx_alias(&path) {
+                        self.alias(index, &alias, path.starts_with("Event.System."), scalar);
                     }
                 }
                 self.path = path;
             }
+        }
+    }
+
+    /// Records an `evtx_dump` flat alias. EventData/UserData values replace
+    /// System values of the same name, as in the flat EVTX JSON of Hayabusa
+    /// and Zircolite (`Channel` of a log-cleared record names the cleared log).
+    fn alias(&mut self, index: &FieldIndex, alias: &str, from_system: bool, scalar: &Node) {
+        let Some(id) = index.get(alias) else { return };
+        let f = id as usize;
+        if self.field_gen[f] == self.generation && !from_system && self.system_fields.contains(&id) {
+            self.field_head[f] = NONE;
+            self.system_fields.retain(|x| *x != id);
+        }
+        self.scalar(index, alias, scalar);
+        if from_system && !self.system_fields.contains(&id) {
+            self.system_fields.push(id);
+        }
+    }
+
+    /// Keeps the text of a top-level string or integer value.
+    fn capture(&mut self, node: Option<&Node>) -> Option<(u32, u32)> {
+        let s = self.text.len() as u32;
+        match node? {
+            Node::String(x) => self.text.push_str(x),
+            Node::Static(StaticNode::I64(n)) => self.text.push_str(&n.to_string()),
+            Node::Static(StaticNode::U64(n)) => self.text.push_str(&n.to_string()),
+            _ => return None,
+        }
+        Some((s, self.text.len() as u32))
+    }
+
+    fn span(&self, s: Option<(u32, u32)>) -> Option<&str> {
+        s.map(|(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// Identifies the Windows record behind a Plaso event, so the two events
+    /// Plaso writes per record (one per timestamp) count once: a hash of the
+    /// source file (`display_name`, else `filename`), `record_number` (the
+    /// record's position in the file), the XML `EventRecordID`, and the XML
+    /// text itself: Plaso also writes recovered copies of a record with the
+    /// same record number and `EventRecordID` but other content (10 such
+    /// pairs in the shared EVTX-ATTACK-SAMPLES export, whose 16,926 events
+    /// are 8,463 records). `None` for events without `xml_string` (each is
+    /// its own record).
+    pub fn record_key(&self) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let xml = self.span(self.xml)?;
+        let erid = xml
+            .find("<EventRecordID>")
+            .map(|i| &xml[i + "<EventRecordID>".len()..])
+            .and_then(|rest| rest.find('<').map(|j| &rest[..j]));
+        let source = self.span(self.rec_source).or(self.span(self.rec_filename));
+        let mut h = std::hash::DefaultHasher::new();
+        (source, self.span(self.rec_number), erid, xml).hash(&mut h);
+        Some(h.finish())
+    }
+
+    /// If `target` is referenced and absent but `source` is present, gives
+    /// `target` the values of `source`.
+    fn fill_alias(&mut self, index: &FieldIndex, target: &str, source: &str) {
+        let (Some(t), Some(s)) = (index.get(target), index.get(source)) else { return };
+        if self.has(t) || !self.has(s) {
+            return;
+        }
+        let vals: Vec<(Kind, String)> = self.values(s).map(|v| (v.kind, v.raw.to_string())).collect();
+        for (kind, raw) in vals.iter().rev() {
+            self.push(index, target, *kind, raw, false);
         }
     }
 
@@ -342,26 +441,40 @@ impl EventView {
         }
         let fields = std::mem::take(&mut self.evtx);
         let generation = self.generation;
-        for (name, value) in fields.iter() {
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let flat;
+            let name = if name.contains(' ') {
+                flat = flat_name(name);
+                flat.as_str()
+            } else {
+                name
+            };
             let Some(id) = index.get(name) else { continue };
+            let f = id as usize;
+            let seen = self.field_gen[f] == generation;
             // Top-level values win; the XML only fills what is missing.
-            if self.field_gen[id as usize] == generation && !self.from_xml(id) {
+            if seen && !self.xml_fields.contains(&id) {
                 continue;
             }
+            // An EventData/UserData value replaces a System value of the same
+            // name (e.g. `Channel` of a log-cleared record names the cleared
+            // log), as the flat EVTX JSON of Hayabusa and Zircolite does.
+            if seen && !fields.is_system(i) && self.system_fields.contains(&id) {
+                self.field_head[f] = NONE;
+                self.system_fields.retain(|x| *x != id);
+            }
             self.push(index, name, Kind::Str, value, false);
-            self.mark_xml(id);
+            if let Some(short) = windows_hex(value) {
+                self.push(index, name, Kind::Str, &short, false);
+            }
+            if fields.is_system(i) && !self.system_fields.contains(&id) {
+                self.system_fields.push(id);
+            }
+            if !self.xml_fields.contains(&id) {
+                self.xml_fields.push(id);
+            }
         }
         self.evtx = fields;
-    }
-
-    fn from_xml(&self, id: FieldId) -> bool {
-        self.xml_fields.contains(&id)
-    }
-
-    fn mark_xml(&mut self, id: FieldId) {
-        if !self.xml_fields.contains(&id) {
-            self.xml_fields.push(id);
-        }
     }
 
     /// Fields present in the current event (each once).
@@ -392,6 +505,30 @@ impl EventView {
             lower: &self.lower[rec.lower.0 as usize..rec.lower.1 as usize],
         }
     }
+}
+
+/// The Windows rendering of a hexadecimal value that Plaso zero-padded.
+///
+/// libfwevt (Plaso's EVTX reader) formats `win:HexInt32`/`win:HexInt64`
+/// values as `0x%08x`/`0x%016x` (`GrantedAccess` `0x001fffff`,
+/// `SubjectLogonId` `0x00000000000003e7`), where Windows, `evtx_dump` and
+/// the SigmaHQ rules written against them say `0x1fffff` and `0x3e7`. For a
+/// value of exactly 8 or 16 lower-case hex digits with a leading zero this
+/// returns the unpadded form; the event view keeps *both* values for the
+/// field (a field with several values matches when any does), because a
+/// few providers write such strings themselves (Sysmon 8 `StartAddress`
+/// `0x00590000`, which `evtx_dump` shows padded too). Measured on the
+/// shared EVTX-ATTACK-SAMPLES exports: 9,840 `EventData` values joined by
+/// record differ between Plaso and `evtx_dump` only by this padding.
+fn windows_hex(v: &str) -> Option<String> {
+    let digits = v.strip_prefix("0x")?;
+    let ok = matches!(digits.len(), 8 | 16)
+        && digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    ok.then(|| {
+        let t = digits.trim_start_matches('0');
+        format!("0x{}", if t.is_empty() { "0" } else { t })
+    })
 }
 
 /// Iterator over one field's values.
@@ -445,9 +582,19 @@ pub fn evtx_alias(path: &str) -> Option<String> {
         return Some(if elem == "Provider" { format!("Provider_{attr}") } else { attr.to_string() });
     }
     if let Some(elem) = rest.strip_suffix(".#text") {
-        return Some(elem.rsplit('.').next().unwrap_or(elem).to_string());
+        return Some(flat_name(elem.rsplit('.').next().unwrap_or(elem)));
     }
-    Some(rest.rsplit('.').next().unwrap_or(rest).to_string())
+    Some(flat_name(rest.rsplit('.').next().unwrap_or(rest)))
+}
+
+/// EventData names with spaces (Defender's `New Value`) lose them in the
+/// flat EVTX convention (`NewValue`), which is how SigmaHQ rules name them.
+pub fn flat_name(name: &str) -> String {
+    if name.contains(' ') {
+        name.replace(' ', "")
+    } else {
+        name.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -507,12 +654,65 @@ mod tests {
     }
 
     #[test]
+    fn plaso_hex_padding_gets_the_windows_form_too() {
+        assert_eq!(windows_hex("0x001fffff").as_deref(), Some("0x1fffff"));
+        assert_eq!(windows_hex("0x00000000000003e7").as_deref(), Some("0x3e7"));
+        assert_eq!(windows_hex("0x00000000").as_deref(), Some("0x0"));
+        assert_eq!(windows_hex("0x8000000000000000"), None);
+        assert_eq!(windows_hex("0x001A0000"), None);
+        assert_eq!(windows_hex("0x0123"), None);
+        assert_eq!(windows_hex("x001fffff"), None);
+        let i = index(&["GrantedAccess", "Image"]);
+        let mut v = EventView::new();
+        let line = br#"{"xml_string":"<Event><System><EventID>10</EventID></System><EventData><Data Name=\"GrantedAccess\">0x001fffff</Data><Data Name=\"Image\">0x00000001</Data></EventData></Event>"}"#;
+        v.load(line, &i).unwrap();
+        assert_eq!(raws(&v, &i, "GrantedAccess"), vec!["0x001fffff", "0x1fffff"]);
+        v.evtx_xml = false;
+        v.load(line, &i).unwrap();
+        assert!(!v.has(i.get("GrantedAccess").unwrap()));
+    }
+
+    #[test]
+    fn hostname_and_computer_name_find_each_other() {
+        let i = index(&["computer_name", "hostname"]);
+        let mut v = EventView::new();
+        v.load(br#"{"hostname":"IEWIN7"}"#, &i).unwrap();
+        assert_eq!(raws(&v, &i, "computer_name"), vec!["IEWIN7"]);
+        v.load(br#"{"computer_name":"DESKTOP-B0TAAAA"}"#, &i).unwrap();
+        assert_eq!(raws(&v, &i, "hostname"), vec!["DESKTOP-B0TAAAA"]);
+        v.load(br#"{"computer_name":"a","hostname":"b"}"#, &i).unwrap();
+        assert_eq!(raws(&v, &i, "computer_name"), vec!["a"]);
+    }
+
+    #[test]
+    fn record_key_identifies_the_record_not_the_event() {
+        let i = index(&["x"]);
+        let mut v = EventView::new();
+        let key = |v: &mut EventView, line: &str| {
+            v.load(line.as_bytes(), &i).unwrap();
+            v.record_key()
+        };
+        let a = key(&mut v, r#"{"display_name":"OS:/a.evtx","record_number":2,"timestamp_desc":"Creation Time","xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
+        let b = key(&mut v, r#"{"display_name":"OS:/a.evtx","record_number":2,"timestamp_desc":"Content Modification Time","xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
+        let c = key(&mut v, r#"{"display_name":"OS:/b.evtx","record_number":2,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
+        let recovered = key(&mut v, r#"{"display_name":"OS:/a.evtx","record_number":2,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID><Level>0</Level></System></Event>"}"#);
+        assert_ne!(a, recovered);
+        let d = key(&mut v, r#"{"filename":"/a.evtx","record_number":3,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+        assert_eq!(key(&mut v, r#"{"record_number":2}"#), None);
+    }
+
+    #[test]
     fn evtx_dump_aliases() {
         assert_eq!(evtx_alias("Event.EventData.Image").as_deref(), Some("Image"));
         assert_eq!(evtx_alias("Event.System.Provider.#attributes.Name").as_deref(), Some("Provider_Name"));
         assert_eq!(evtx_alias("Event.System.TimeCreated.#attributes.SystemTime").as_deref(), Some("SystemTime"));
         assert_eq!(evtx_alias("Event.System.EventID.#text").as_deref(), Some("EventID"));
         assert_eq!(evtx_alias("Event.UserData.LogFileCleared.SubjectUserName").as_deref(), Some("SubjectUserName"));
+        assert_eq!(evtx_alias("Event.EventData.New Value").as_deref(), Some("NewValue"));
         assert_eq!(evtx_alias("Image"), None);
         let i = index(&["Image", "EventID", "Event.EventData.Image"]);
         let mut v = EventView::new();

@@ -183,6 +183,8 @@ pub struct EvtxFields {
     /// Every name and value, back to back; `entries` index into it.
     text: String,
     entries: Vec<Entry>,
+    /// How many leading entries came from `System`.
+    system_len: usize,
 }
 
 /// One field: where its name and value are in [`EvtxFields::text`].
@@ -250,6 +252,7 @@ impl EvtxFields {
     pub fn parse_into(&mut self, xml: &str) -> Result<(), EvtxXmlError> {
         self.text.clear();
         self.entries.clear();
+        self.system_len = 0;
 
         let mut reader = Reader::from_str(xml);
         // A lone `&` is kept as text rather than failing the whole record.
@@ -374,6 +377,7 @@ impl EvtxFields {
                 } else {
                     self.push_entry(&[element], value);
                 }
+                self.system_len = self.entries.len();
             }
             // Nothing below a skipped section gets here.
             Section::Payload | Section::Skip => {
@@ -476,6 +480,13 @@ impl EvtxFields {
         self.entries
             .iter()
             .map(|entry| (self.slice(entry.name), self.slice(entry.value)))
+    }
+
+    /// Whether the `i`-th entry of [`Self::iter`] came from `System`
+    /// (later `EventData`/`UserData` values of the same name win, as in the
+    /// flat EVTX JSON of Hayabusa and Zircolite).
+    pub fn is_system(&self, i: usize) -> bool {
+        i < self.system_len
     }
 
     /// The first value of the field `name`, if the record has it.
@@ -967,7 +978,7 @@ mod tests {
     #[test]
     fn all_samples_parse_and_agree_with_plaso_strings() {
         let all = samples();
-        assert_eq!(all.len(), 17);
+        assert_eq!(all.len(), 19);
         for record in &all {
             let parsed = EvtxFields::parse(record["xml_string"].as_str().unwrap()).unwrap();
             let id = record["event_identifier"].as_u64().unwrap().to_string();

@@ -16,6 +16,11 @@
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`report`] | how results are shown (table, JSON) |
 //! | [`output`] | tagged timelines and match lists, written atomically |
+//! | [`verify`] | checking rules before a run: findings, summary, `--move` |
+//! | [`explain`] | one rule after mapping, annotated with an event's outcomes |
+//! | [`lucene`] | a rule as an OpenSearch `query_string` |
+//! | [`sigmac`] | Timesketch / legacy sigmac mapping configurations |
+//! | [`field_usage`] | fields a ruleset references, before and after mapping |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
@@ -24,12 +29,17 @@ pub mod compile;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod event;
 pub mod loader;
+pub mod lucene;
 pub mod mapping;
 pub mod output;
+pub mod field_usage;
+pub mod sigmac;
 pub mod evtx_xml;
 pub mod report;
 pub mod rule;
 pub mod source;
+pub mod verify;
 pub mod yaml;

@@ -13,8 +13,10 @@ use clap::{Parser, ValueEnum};
 use sigma_match::compile::CompileOptions;
 use sigma_match::engine::{self, RunOptions};
 use sigma_match::loader::{self, RuleFilter};
-use sigma_match::mapping::{self, Identity};
+use sigma_match::field_usage::FieldUsage;
+use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
+use sigma_match::sigmac::SigmacChain;
 use sigma_match::report::Report;
 
 /// Exit status: everything ran (rule or line problems are reported).
@@ -46,7 +48,102 @@ struct Cli {
 
 /// Subcommands besides the default run (`sigma-match RULES EVENTS...`).
 #[derive(Debug, clap::Subcommand)]
-enum Command {}
+enum Command {
+    /// Check rules (syntax, spec metadata, compiles) and summarise; exit 1 if any rule has an error.
+    Verify(VerifyArgs),
+    /// Show how a rule is understood after mapping, and why it did or did not match an event.
+    Explain(ExplainArgs),
+    /// List every field the rules reference, before and after mapping, with rule counts.
+    Fields(FieldsArgs),
+}
+
+/// `sigma-match fields RULES... [-c CONFIG]`.
+#[derive(Debug, clap::Args)]
+struct FieldsArgs {
+    /// Rule files or directories.
+    #[arg(value_name = "RULES", required = true)]
+    rules: Vec<PathBuf>,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Only rules with this status (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    status: Vec<String>,
+    /// Only rules with this level (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    level: Vec<String>,
+    /// Also list the ignored keys of the configuration files.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// `sigma-match verify RULES...`
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Rule files or directories (recursive; `deprecated` folders skipped).
+    #[arg(value_name = "RULES", required = true)]
+    rules: Vec<PathBuf>,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Move each rule file with an error into DIR (keeping its relative path; never overwrites)
+    /// and append the reasons to DIR/debug.log.
+    #[arg(long = "move", value_name = "DIR")]
+    move_to: Option<PathBuf>,
+    /// Also exit with status 1 when there are only warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Only print the summary, not one line per finding.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// `sigma-match explain RULE`
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// A rule file, or a rule id looked up in the -r paths.
+    #[arg(value_name = "RULE")]
+    rule: String,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Rule files or directories to look the rule id up in. Repeatable.
+    #[arg(short = 'r', long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Evaluate the rule on one event: FILE:LINE (1-based line number).
+    #[arg(long, value_name = "FILE:LINE", conflicts_with = "events")]
+    event: Option<String>,
+    /// Evaluate the rule on every event of FILE and explain the matching ones.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// With --events: how many matching events to explain.
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    /// Also print the rule as a query for another system.
+    #[arg(long, value_enum)]
+    query: Option<QueryKind>,
+    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Fields searched by keyword (field-less) detections; default: every string value.
+    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
+    keyword_fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum QueryKind {
+    /// OpenSearch/Elasticsearch query_string (Lucene syntax), as pasted into Timesketch's search bar.
+    Lucene,
+}
 
 /// The default command: run rules over events and report tag counts.
 #[derive(Debug, clap::Args)]
@@ -75,6 +172,12 @@ struct RunArgs {
     /// Fields searched by keyword (field-less) detections; default: every string value.
     #[arg(long, value_delimiter = ',', value_name = "FIELD")]
     keyword_fields: Option<Vec<String>>,
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Say more about what was read (e.g. configuration keys that are ignored).
+    #[arg(short, long)]
+    verbose: bool,
     /// Do not resolve fields of Plaso Windows records from their `xml_string`.
     #[arg(long)]
     no_evtx_xml: bool,
@@ -117,6 +220,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         None => run(cli.run),
+        Some(Command::Verify(args)) => verify(args),
+        Some(Command::Explain(args)) => explain(args),
+        Some(Command::Fields(args)) => fields(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -125,6 +231,48 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+fn placeholders(path: &Option<PathBuf>) -> Result<HashMap<String, Vec<String>>> {
+    Ok(match path {
+        Some(p) => mapping::load_placeholders(p)?,
+        None => HashMap::new(),
+    })
+}
+
+fn verify(args: VerifyArgs) -> Result<u8> {
+    use sigma_match::verify::{self as v, output};
+    if let Some(missing) = args.rules.iter().find(|p| !p.exists()) {
+        anyhow::bail!("{}: no such file or directory", missing.display());
+    }
+    let placeholders = placeholders(&args.placeholders)?;
+    let chain = load_configs(&args.config, false)?;
+    for w in chain.warnings() {
+        eprintln!("sigma-match: {w}");
+    }
+    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
+    let verified = v::verify_paths(&args.rules, &v::Options { mapping, placeholders: &placeholders });
+    let moved = match &args.move_to {
+        Some(dir) => Some(
+            v::relocate::move_erroring(&verified, &args.rules, dir)
+                .with_context(|| format!("moving rules into {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    match args.format {
+        Format::Json => println!("{}", output::to_json(&verified, moved.as_deref())),
+        Format::Table => {
+            if !args.quiet {
+                print!("{}", output::finding_lines(&verified));
+            }
+            if let Some(m) = &moved {
+                print!("{}", output::moved_lines(m));
+            }
+            print!("{}", output::summary(&verified));
+        }
+    }
+    let warned = verified.findings.iter().any(|f| f.severity == v::Severity::Warning);
+    Ok(if verified.has_errors() || (args.deny_warnings && warned) { EXIT_STRICT } else { EXIT_OK })
 }
 
 fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
@@ -157,7 +305,9 @@ fn run(cli: RunArgs) -> Result<u8> {
         None => HashMap::new(),
     };
     let filter = RuleFilter { statuses: cli.status.clone(), levels: cli.level.clone() };
-    let opts = CompileOptions { mapping: &Identity, placeholders: &placeholders, keyword_fields: cli.keyword_fields.clone() };
+    let chain = load_configs(&cli.config, cli.verbose)?;
+    let mapping: &dyn FieldMapping = if cli.config.is_empty() { &Identity } else { &chain };
+    let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: cli.keyword_fields.clone() };
     let (ruleset, failed, _filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
     let run_opts = RunOptions {
         no_evtx_xml: cli.no_evtx_xml,
@@ -168,7 +318,8 @@ fn run(cli: RunArgs) -> Result<u8> {
     let spec = OutputSpec { tag_out: cli.tag_out.clone(), matched_only: cli.matched_only, matches: cli.matches.clone() };
     let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
     let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks()).context("writing output")?;
-    let report = Report::new(&ruleset, &failed, &stats, cli.profile);
+    let mut report = Report::new(&ruleset, &failed, &stats, cli.profile);
+    report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.format {
         Format::Json => format!("{}\n", report.to_json()),
         Format::Table => report.to_table(!cli.hits_only, 20, if cli.profile { 20 } else { 0 }),
@@ -194,6 +345,101 @@ fn run(cli: RunArgs) -> Result<u8> {
     outputs.commit()?;
     if cli.strict && (!failed.is_empty() || stats.malformed > 0) {
         return Ok(EXIT_STRICT);
+    }
+    Ok(EXIT_OK)
+}
+
+fn explain(args: ExplainArgs) -> Result<u8> {
+    use sigma_match::explain as ex;
+    let placeholders = placeholders(&args.placeholders)?;
+    let chain = load_configs(&args.config, false)?;
+    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
+    let rules = ex::find_rules(&args.rule, &args.rules)?;
+    for (n, rule) in rules.into_iter().enumerate() {
+        if n > 0 {
+            println!();
+        }
+        let lucene = args.query.map(|QueryKind::Lucene| sigma_match::lucene::to_query(&rule, mapping, &placeholders));
+        let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: args.keyword_fields.clone() };
+        let rs = ex::compile_one(rule, opts)?;
+        if let Some(spec) = &args.event {
+            let (file, line) = spec
+                .rsplit_once(':')
+                .and_then(|(f, l)| Some((f, l.parse::<usize>().ok().filter(|l| *l > 0)?)))
+                .with_context(|| format!("--event wants FILE:LINE (1-based line), got `{spec}`"))?;
+            let text = ex::read_event_line(std::path::Path::new(file), line)?;
+            let mut m = sigma_match::eval::Matcher::new(&rs);
+            match ex::Outcome::evaluate(&mut m, &text) {
+                Ok(o) => {
+                    println!("event: {file}:{line}");
+                    print!("{}", ex::render(&rs, mapping, Some(&o)));
+                }
+                Err(e) => anyhow::bail!("{file}:{line}: malformed event: {e}"),
+            }
+        } else if let Some(path) = &args.events {
+            let (text, lines, matched, malformed) = ex::explain_events(&rs, mapping, path, args.limit)?;
+            print!("{text}");
+            if matched == 0 {
+                print!("{}", ex::render(&rs, mapping, None));
+            }
+            println!(
+                "{}: {matched} of {lines} events matched ({malformed} malformed){}",
+                path.display(),
+                if matched > args.limit { format!("; first {} explained", args.limit) } else { String::new() }
+            );
+        } else {
+            print!("{}", ex::render(&rs, mapping, None));
+        }
+        match lucene {
+            Some(Ok(q)) => {
+                println!("lucene: {}", q.query);
+                for c in q.caveats {
+                    println!("  caveat: {c}");
+                }
+            }
+            Some(Err(e)) => println!("lucene: not expressible: {e}"),
+            None => {}
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Loads the mapping configurations; with `verbose`, says on stderr which
+/// keys are read and ignored. (Warnings go into the report.)
+fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
+    let chain = SigmacChain::load(paths).context("reading mapping configuration")?;
+    for c in &chain.configs {
+        if verbose && !c.ignored().is_empty() {
+            let keys: Vec<String> = c.ignored().iter().map(|(k, p)| format!("`{k}` (line {})", p.line)).collect();
+            eprintln!(
+                "sigma-match: {}: ignored (Elasticsearch/sigmac output settings, no meaning here): {}",
+                c.path.display(),
+                keys.join(", ")
+            );
+        }
+    }
+    Ok(chain)
+}
+
+fn fields(args: FieldsArgs) -> Result<u8> {
+    let chain = load_configs(&args.config, args.verbose)?;
+    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
+    let filter = RuleFilter { statuses: args.status, levels: args.level };
+    let placeholders = HashMap::new();
+    let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: None };
+    let (ruleset, failed, _) = loader::load_ruleset(&args.rules, &filter, opts);
+    let usage = FieldUsage::of(&ruleset);
+    for w in chain.warnings() {
+        eprintln!("sigma-match: {w}");
+    }
+    match args.format {
+        Format::Json => println!("{}", usage.to_json()),
+        Format::Table => {
+            print!("{}", usage.to_table());
+            if !failed.is_empty() {
+                println!("\n{} rules not loaded (run them for details)", failed.len());
+            }
+        }
     }
     Ok(EXIT_OK)
 }

@@ -26,7 +26,11 @@ pub struct RuleRow {
     #[serde(rename = "state")]
     pub state: &'static str,
     pub tags: Vec<String>,
+    /// Events tagged (what Timesketch tags).
     pub count: u64,
+    /// Distinct records tagged: Plaso's two events per Windows record count
+    /// once (see `EventView::record_key`); other events count each.
+    pub records: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,10 +39,12 @@ pub struct RuleRow {
     pub eval_ms: Option<f64>,
 }
 
-/// A referenced field that never occurred in the input.
+/// A referenced field (after mapping) that never occurred in the input.
 #[derive(Debug, Clone, Serialize)]
 pub struct MissingField {
     pub field: String,
+    /// The rule-level names mapped to it (itself when unmapped).
+    pub rule_fields: Vec<String>,
     pub rules: usize,
 }
 
@@ -52,6 +58,8 @@ pub struct Summary {
     pub malformed_lines: u64,
     pub blank_lines: u64,
     pub total_tags: u64,
+    /// Sum over rules of distinct records tagged.
+    pub total_records: u64,
     pub rules_with_hits: usize,
     pub bytes: u64,
     pub elapsed_seconds: f64,
@@ -67,6 +75,9 @@ pub struct Report {
     pub missing_fields: Vec<MissingField>,
     pub input_errors: Vec<String>,
     pub failures_by_reason: BTreeMap<String, usize>,
+    /// Warnings about the mapping configuration(s), `file:line:col: warning: ...`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +116,7 @@ impl Report {
                 state: "ok",
                 tags: r.rule.tags.clone(),
                 count: stats.counts.get(i).copied().unwrap_or(0),
+                records: stats.records.get(i).copied().unwrap_or(0),
                 reason: None,
                 evaluated: profile.then(|| stats.evaluated.get(i).copied().unwrap_or(0)),
                 eval_ms: profile.then(|| stats.nanos.get(i).copied().unwrap_or(0) as f64 / 1e6),
@@ -125,24 +137,21 @@ impl Report {
                 state: if uns { "unsupported" } else { "error" },
                 tags: Vec::new(),
                 count: 0,
+                records: 0,
                 reason: Some(f.issue.to_string()),
                 evaluated: None,
                 eval_ms: None,
             });
         }
         rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)).then_with(|| a.title.cmp(&b.title)));
-        // Fields referenced by rules that never occurred in the input.
+        // Fields referenced by rules (after mapping) that never occurred in the input.
+        let usage = crate::field_usage::FieldUsage::of(ruleset);
         let mut missing = Vec::new();
         for (fid, name) in ruleset.fields.names().iter().enumerate() {
-            if stats.field_seen.get(fid).copied().unwrap_or(0) == 0 {
-                let n = ruleset
-                    .rules
-                    .iter()
-                    .filter(|r| r.items.iter().any(|it| it.slot == crate::compile::Slot::Field(fid as u32)))
-                    .count();
-                if n > 0 {
-                    missing.push(MissingField { field: name.clone(), rules: n });
-                }
+            if stats.field_seen.get(fid).copied().unwrap_or(0) == 0
+                && let Some(u) = usage.event_field(name)
+            {
+                missing.push(MissingField { field: name.clone(), rule_fields: u.from.clone(), rules: u.rules });
             }
         }
         missing.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
@@ -155,6 +164,7 @@ impl Report {
                 malformed_lines: stats.malformed,
                 blank_lines: stats.blank_lines,
                 total_tags: stats.total_tags(),
+                total_records: stats.records.iter().sum(),
                 rules_with_hits: stats.counts.iter().filter(|c| **c > 0).count(),
                 bytes: stats.bytes,
                 elapsed_seconds: stats.elapsed.as_secs_f64(),
@@ -165,6 +175,7 @@ impl Report {
             missing_fields: missing,
             input_errors: stats.input_errors.clone(),
             failures_by_reason: by_reason,
+            config_warnings: Vec::new(),
         }
     }
 
@@ -177,13 +188,14 @@ impl Report {
         let mut out = String::new();
         let ok: Vec<&RuleRow> = self.rules.iter().filter(|r| r.state == "ok" && (show_zero || r.count > 0)).collect();
         let tw = ok.iter().map(|r| r.title.chars().count()).max().unwrap_or(5).clamp(5, 60);
-        let _ = writeln!(out, "{:>8}  {:<8}  {:<tw$}  {:<36}  file", "count", "level", "title", "id");
+        let _ = writeln!(out, "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  file", "count", "records", "level", "title", "id");
         for r in &ok {
             let title: String = r.title.chars().take(tw).collect();
             let _ = writeln!(
                 out,
-                "{:>8}  {:<8}  {:<tw$}  {:<36}  {}",
+                "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  {}",
                 r.count,
+                r.records,
                 r.level.as_deref().unwrap_or("-"),
                 title,
                 r.id.as_deref().unwrap_or("-"),
@@ -232,26 +244,38 @@ impl Report {
         if !self.missing_fields.is_empty() && max_missing > 0 {
             let _ = writeln!(
                 out,
-                "\nfields referenced by rules but never present in the input ({}; rules using them cannot match on it):",
+                "\nfields referenced by rules (after mapping) but never present in the input ({}; a rule that needs one cannot match, unless a list mapping gave it an alternative that is present):",
                 self.missing_fields.len()
             );
             for m in self.missing_fields.iter().take(max_missing) {
-                let _ = writeln!(out, "  {:<40} {} rules", m.field, m.rules);
+                let from = if m.rule_fields.len() == 1 && m.rule_fields[0] == m.field {
+                    String::new()
+                } else {
+                    format!("  (mapped from {})", m.rule_fields.join(", "))
+                };
+                let _ = writeln!(out, "  {:<40} {:>5} rules{from}", m.field, m.rules);
             }
             if self.missing_fields.len() > max_missing {
                 let _ = writeln!(out, "  ... {} more (see --format json)", self.missing_fields.len() - max_missing);
             }
         }
+        if !self.config_warnings.is_empty() {
+            let _ = writeln!(out, "\nmapping configuration warnings ({}):", self.config_warnings.len());
+            for w in &self.config_warnings {
+                let _ = writeln!(out, "  {w}");
+            }
+        }
         let s = &self.summary;
         let _ = writeln!(
             out,
-            "\nrules: {} loaded, {} failed, {} unsupported | events: {} read, {} malformed lines skipped | tags: {} by {} rules | {:.2}s, {:.0} events/s",
+            "\nrules: {} loaded, {} failed, {} unsupported | events: {} read, {} malformed lines skipped | tags: {} ({} distinct records) by {} rules | {:.2}s, {:.0} events/s",
             s.rules_loaded,
             s.rules_failed,
             s.rules_unsupported,
             s.events,
             s.malformed_lines,
             s.total_tags,
+            s.total_records,
             s.rules_with_hits,
             s.elapsed_seconds,
             s.events_per_second

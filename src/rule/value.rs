@@ -33,8 +33,9 @@ pub struct SigmaString {
 impl SigmaString {
     /// Parses Sigma string syntax. Per the rules specification ("Wildcards"):
     /// `*` and `?` are wildcards; a backslash escapes `*`, `?` and itself;
-    /// a backslash before any other character is a literal backslash (so
-    /// `C:\Windows\*` is the literal `C:\Windows\` followed by a wildcard).
+    /// a backslash before any other character is a literal backslash. So
+    /// `C:\Windows\\*` is the literal `C:\Windows\` followed by a wildcard,
+    /// while `C:\Windows\*` ends in a literal star.
     pub fn parse(s: &str) -> SigmaString {
         let mut out = SigmaString::default();
         let mut chars = s.chars().peekable();
@@ -50,6 +51,43 @@ impl SigmaString {
                     _ => out.push_char('\\'),
                 },
                 c => out.push_char(c),
+            }
+        }
+        out
+    }
+
+    /// The `expand` modifier: `%name%` inside literal text becomes a
+    /// placeholder; `\%` stays a plain percent sign (spec, "Placeholders").
+    /// Works on the already-modified string, so `|contains|expand` keeps
+    /// its wildcards.
+    fn insert_placeholders(&self) -> SigmaString {
+        let mut out = SigmaString::default();
+        for p in &self.parts {
+            let Part::Lit(t) = p else {
+                out.parts.push(p.clone());
+                continue;
+            };
+            let mut chars = t.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if chars.peek() == Some(&'%') => {
+                        chars.next();
+                        out.push_char('%');
+                    }
+                    '%' => {
+                        let rest: String = chars.clone().collect();
+                        match rest.find('%') {
+                            Some(end) if end > 0 && !rest[..end].contains(char::is_whitespace) => {
+                                out.parts.push(Part::Placeholder(rest[..end].to_string()));
+                                for _ in 0..=rest[..end].chars().count() {
+                                    chars.next();
+                                }
+                            }
+                            _ => out.push_char('%'),
+                        }
+                    }
+                    c => out.push_char(c),
+                }
             }
         }
         out
@@ -123,42 +161,6 @@ impl SigmaString {
 
     pub fn ends_with_any(&self) -> bool {
         matches!(self.parts.last(), Some(Part::AnyRun))
-    }
-
-    /// Replaces `%name%` in literal parts by placeholders (`expand`); a
-    /// backslash-escaped `\%` stays a plain percent sign (spec, "Placeholders").
-    fn insert_placeholders(&self, original: &str) -> SigmaString {
-        // Re-scan the original text so `\%` escapes can be honoured.
-        let mut out = SigmaString::default();
-        let mut chars = original.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '*' => out.push_special(Part::AnyRun),
-                '?' => out.push_special(Part::AnyOne),
-                '\\' => match chars.peek() {
-                    Some(&n @ ('*' | '?' | '\\' | '%')) => {
-                        chars.next();
-                        out.push_char(n);
-                    }
-                    _ => out.push_char('\\'),
-                },
-                '%' => {
-                    let rest: String = chars.clone().collect();
-                    match rest.find('%') {
-                        Some(end) if end > 0 && !rest[..end].contains(char::is_whitespace) => {
-                            out.parts.push(Part::Placeholder(rest[..end].to_string()));
-                            for _ in 0..=rest[..end].chars().count() {
-                                chars.next();
-                            }
-                        }
-                        _ => out.push_char('%'),
-                    }
-                }
-                c => out.push_char(c),
-            }
-        }
-        let _ = self;
-        out
     }
 
     /// Renders the string back into Sigma syntax (for explain output).
@@ -398,7 +400,12 @@ enum V {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
     pub patterns: Vec<Pattern>,
-    /// `all`: every pattern must match (default: any).
+    /// For each pattern, the index of the original value it came from.
+    /// Expanding modifiers (`windash`, `base64offset`) turn one value into
+    /// several alternatives (pySigma `SigmaExpansion`): with `all`, every
+    /// *value* must match, through any of its alternatives.
+    pub groups: Vec<u32>,
+    /// `all`: every value must match (default: any).
     pub all: bool,
     /// `neq`: the item is negated.
     pub negated: bool,
@@ -409,6 +416,7 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
     let mut all = false;
     let mut negated = false;
     let mut out = Vec::new();
+    let mut groups = Vec::new();
     for m in modifiers {
         match m {
             Modifier::All => all = true,
@@ -438,7 +446,7 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
     if mods.contains(&Modifier::FieldRef) && !has_field {
         return Err(RuleError::Modifier("`fieldref` needs a field".into()));
     }
-    for raw in values {
+    for (group, raw) in values.iter().enumerate() {
         let mut vals = vec![match raw {
             RawValue::Str(s) => V::Str(SigmaString::parse(s), s.clone()),
             RawValue::Int(i) => V::Num(*i as f64, i.to_string()),
@@ -455,12 +463,13 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
         }
         for v in vals {
             out.push(finish(v)?);
+            groups.push(group as u32);
         }
     }
     if out.is_empty() {
         return Err(RuleError::Value("empty value list".into()));
     }
-    Ok(Applied { patterns: out, all, negated })
+    Ok(Applied { patterns: out, groups, all, negated })
 }
 
 fn type_err(m: Modifier, v: &V) -> RuleError {
@@ -756,10 +765,7 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
             v => return Err(type_err(m, &v)),
         },
         M::Expand => match as_string(v) {
-            V::Str(s, o) => {
-                let e = s.insert_placeholders(&o);
-                out.push(V::Str(e, o));
-            }
+            V::Str(s, o) => out.push(V::Str(s.insert_placeholders(), o)),
             v => return Err(type_err(m, &v)),
         },
         M::FieldRef => match as_string(v) {
@@ -981,6 +987,10 @@ mod tests {
         let a = apply(&["expand"], &[r"\%plain%name%"]).unwrap();
         let Pattern::Str { s, .. } = &a.patterns[0] else { panic!() };
         assert_eq!(s.parts, vec![lit("%plain"), Part::Placeholder("name".into())]);
+        // `contains` before `expand` keeps its wildcards (8 SigmaHQ rules do this).
+        let a = apply(&["contains", "expand"], &["%name%"]).unwrap();
+        let Pattern::Str { s, .. } = &a.patterns[0] else { panic!() };
+        assert_eq!(s.parts, vec![Part::AnyRun, Part::Placeholder("name".into()), Part::AnyRun]);
         // Without `expand`, percent signs are literal (spec, "Placeholders").
         let a = apply(&[], &["%name%"]).unwrap();
         assert!(!matches!(&a.patterns[0], Pattern::Str { s, .. } if s.has_placeholder()));

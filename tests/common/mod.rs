@@ -321,3 +321,17 @@ pub fn check_matches(input: &[u8], kinds: &[Line], output: &[u8], source: &str, 
         assert_eq!(g, w, "match {k}");
     }
 }
+
+/// Runs the built binary from the crate root (CLI tests of verify/explain).
+pub fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sigma-match"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("runs the binary")
+}
+
+/// A command's standard output as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

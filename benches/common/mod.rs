@@ -46,7 +46,7 @@ pub fn first_rules(n: usize) -> Vec<PathBuf> {
         Some(s) => s.join("sigmahq/rules"),
         None => testdata().join("timesketch/rules"),
     };
-    let (mut files, _) = loader::rule_files(&[root]);
+    let (mut files, _) = loader::rule_files(std::slice::from_ref(&root));
     files.sort_by_key(|f| (!f.starts_with(root.join("windows")), f.clone()));
     files.truncate(n);
     files

@@ -89,4 +89,17 @@ wait "$pid" || true
 printf 'mmap_anon_peak\t0\t0\t0\t%s\n' "$((anon / 1024))" >> "$results"
 echo "  mmap peak anonymous RSS: $((anon / 1024)) MB"
 
+# Per-rule count comparison on each export alone (fast): the flat evtx export,
+# and the Plaso export with and without sigma-match's xml_string resolution
+# (rsigma sees only Plaso's top-level keys).
+if [ -x "$RSIGMA" ]; then
+  for c in "flat:$SHARED/events/evtx-samples.flat.jsonl:" "plaso:$SHARED/events/plaso-attack.jsonl:" \
+           "plaso_no_xml:$SHARED/events/plaso-attack.jsonl:--no-evtx-xml"; do
+    IFS=: read -r label file flag <<< "$c"
+    "$BIN" -q --format json $flag "$RULES" "$file" > "$tmp/cmp_$label.sm.json"
+    [ -s "$tmp/cmp_${label%_no_xml}.rs.ndjson" ] ||
+      "$RSIGMA" engine eval -q -r "$RULES" -e "@$file" > "$tmp/cmp_${label%_no_xml}.rs.ndjson" 2> /dev/null
+  done
+fi
+
 python3 "$here/benches/e2e_report.py" "$tmp" "$events"

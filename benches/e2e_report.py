@@ -70,29 +70,36 @@ if full:
           f"peak RSS {rows['sigma_match_all']['rss']} MB")
 
 # Per-rule counts: sigma-match (JSON report) vs rsigma (one JSON match per line).
-out = os.path.join(tmp, "rsigma.out")
-if full and os.path.exists(out):
-    ours = {r["id"] or r["path"]: (r["count"], r["title"]) for r in full["rules"] if r["state"] == "ok"}
-    theirs = collections.Counter()
-    titles = {}
-    for line in open(out, errors="replace"):
-        line = line.strip()
+def compare(sm_json, rs_ndjson, label, show=40):
+    if not (os.path.exists(sm_json) and os.path.exists(rs_ndjson)):
+        return
+    ours = {r["id"] or r["path"]: (r["count"], r["title"]) for r in json.load(open(sm_json))["rules"]
+            if r["state"] == "ok"}
+    theirs, titles = collections.Counter(), {}
+    for line in open(rs_ndjson, errors="replace"):
         if not line.startswith("{"):
             continue
         try:
             m = json.loads(line)
         except ValueError:
             continue
-        rid = m.get("rule_id") or m.get("id") or m.get("rule_title")
-        if rid:
-            theirs[rid] += 1
-            titles[rid] = m.get("rule_title", "")
+        rid = m.get("rule_id") or m.get("rule_title")
+        theirs[rid] += 1
+        titles[rid] = m.get("rule_title", "")
     diffs = [(rid, c, theirs.get(rid, 0), t) for rid, (c, t) in ours.items() if c != theirs.get(rid, 0)]
     diffs += [(rid, 0, n, titles[rid]) for rid, n in theirs.items() if rid not in ours]
-    agree = sum(1 for rid, (c, _) in ours.items() if c == theirs.get(rid, 0))
-    print(f"\nper-rule counts vs rsigma: {agree} of {len(ours)} rules agree; {len(diffs)} differ")
+    print(f"\nper-rule counts vs rsigma, {label}: {len(ours) - len(diffs)} of {len(ours)} rules agree, {len(diffs)} differ")
     if diffs:
         print("| rule id | title | sigma-match | rsigma |")
         print("|---|---|---:|---:|")
-        for rid, a, b, t in sorted(diffs, key=lambda d: -abs(d[1] - d[2])):
+        for rid, a, b, t in sorted(diffs, key=lambda d: -abs(d[1] - d[2]))[:show]:
             print(f"| {rid} | {t} | {a} | {b} |")
+        if len(diffs) > show:
+            print(f"| ... {len(diffs) - show} more | | | |")
+
+
+compare(os.path.join(tmp, "sigma_match_all.out"), os.path.join(tmp, "rsigma.out"), "bench.jsonl", show=10)
+compare(os.path.join(tmp, "cmp_flat.sm.json"), os.path.join(tmp, "cmp_flat.rs.ndjson"), "evtx-samples.flat.jsonl")
+compare(os.path.join(tmp, "cmp_plaso.sm.json"), os.path.join(tmp, "cmp_plaso.rs.ndjson"), "plaso-attack.jsonl", show=10)
+compare(os.path.join(tmp, "cmp_plaso_no_xml.sm.json"), os.path.join(tmp, "cmp_plaso.rs.ndjson"),
+        "plaso-attack.jsonl with --no-evtx-xml")

@@ -4,12 +4,15 @@
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sigma_match::eval::Matcher;
 
 /// The first event some rule matches and the first no rule matches (a rule
 /// whose condition is only `not ...` can match every event; then none).
-fn pick_events<'e>(m: &mut Matcher<'_>, events: &'e [Vec<u8>]) -> (Option<&'e [u8]>, Option<&'e [u8]>) {
+fn pick_events<'e>(
+    m: &mut Matcher<'_>,
+    events: &'e [Vec<u8>],
+) -> (Option<&'e [u8]>, Option<&'e [u8]>) {
     let (mut hit, mut miss) = (None, None);
     for e in events {
         let matched = !m.match_line(e).map(<[u32]>::is_empty).unwrap_or(true);
@@ -28,7 +31,9 @@ fn pick_events<'e>(m: &mut Matcher<'_>, events: &'e [Vec<u8>]) -> (Option<&'e [u
 fn single_event(c: &mut Criterion) {
     let events = common::event_lines(25_000);
     let mut g = c.benchmark_group("single_event");
-    g.sample_size(20).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_secs(1));
+    g.sample_size(20)
+        .measurement_time(std::time::Duration::from_secs(2))
+        .warm_up_time(std::time::Duration::from_secs(1));
     for n in [1, 100, 3000] {
         let rs = common::compile(&common::first_rules(n));
         let mut m = Matcher::new(&rs);
@@ -53,11 +58,24 @@ fn throughput(c: &mut Criterion) {
     let rs = common::compile(&common::first_rules(usize::MAX));
     let mut m = Matcher::new(&rs);
     let mut g = c.benchmark_group("throughput");
-    g.sample_size(10).measurement_time(std::time::Duration::from_secs(3));
+    g.sample_size(10)
+        .measurement_time(std::time::Duration::from_secs(3));
     g.throughput(Throughput::Elements(events.len() as u64));
-    g.bench_function(format!("{}_events_{bytes}_bytes_{}_rules", events.len(), rs.rules.len()), |b| {
-        b.iter(|| events.iter().map(|e| m.match_line(e).map_or(0, <[u32]>::len)).sum::<usize>())
-    });
+    g.bench_function(
+        format!(
+            "{}_events_{bytes}_bytes_{}_rules",
+            events.len(),
+            rs.rules.len()
+        ),
+        |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .map(|e| m.match_line(e).map_or(0, <[u32]>::len))
+                    .sum::<usize>()
+            })
+        },
+    );
     g.finish();
 }
 

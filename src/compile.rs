@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use ipnet::IpNet;
 use regex::Regex;
 
@@ -319,7 +319,11 @@ impl<'a> RulesetBuilder<'a> {
             if pool.texts.is_empty() {
                 continue;
             }
+            // Contiguous NFA for every pool: the automatic choice builds full
+            // DFAs for the many small pools, which cost start-up time (full
+            // snapshot 0.56 s -> 0.49 s CPU) without a measurable scan gain.
             let ac = AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .match_kind(MatchKind::Standard)
                 .build(&pool.texts)
                 .expect("needles are non-empty literals");

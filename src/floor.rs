@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::source::{lines, Input};
+use crate::source::{Input, lines};
 
 /// Totals of a parse-only pass.
 #[derive(Debug, Clone, Default)]
@@ -31,14 +31,22 @@ struct Parser {
 
 impl Parser {
     fn new() -> Self {
-        Parser { line: Vec::new(), buffers: simd_json::Buffers::new(4096), tape: Some(simd_json::Tape::null()) }
+        Parser {
+            line: Vec::new(),
+            buffers: simd_json::Buffers::new(4096),
+            tape: Some(simd_json::Tape::null()),
+        }
     }
 
     /// Parses one line; `true` when it is valid JSON.
     fn parse(&mut self, line: &[u8]) -> bool {
         self.line.clear();
         self.line.extend_from_slice(line);
-        let mut tape = self.tape.take().unwrap_or_else(simd_json::Tape::null).reset();
+        let mut tape = self
+            .tape
+            .take()
+            .unwrap_or_else(simd_json::Tape::null)
+            .reset();
         let ok = simd_json::fill_tape(&mut self.line, &mut self.buffers, &mut tape).is_ok();
         self.tape = Some(tape.reset());
         ok

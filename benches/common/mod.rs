@@ -14,11 +14,17 @@ pub fn shared() -> Option<PathBuf> {
     match std::env::var_os("SIGMA_MATCH_SHARED") {
         Some(p) => {
             let p = PathBuf::from(p);
-            assert!(p.join("sigmahq/rules").is_dir(), "SIGMA_MATCH_SHARED={} has no sigmahq/rules", p.display());
+            assert!(
+                p.join("sigmahq/rules").is_dir(),
+                "SIGMA_MATCH_SHARED={} has no sigmahq/rules",
+                p.display()
+            );
             Some(p)
         }
         None => {
-            eprintln!("SIGMA_MATCH_SHARED is unset: benchmarking the small testdata/ rules and events instead");
+            eprintln!(
+                "SIGMA_MATCH_SHARED is unset: benchmarking the small testdata/ rules and events instead"
+            );
             None
         }
     }
@@ -31,10 +37,15 @@ pub fn testdata() -> PathBuf {
 /// Rule folders of the full snapshot (or the testdata rules).
 pub fn snapshot_dirs() -> Vec<PathBuf> {
     match shared() {
-        Some(s) => ["rules", "rules-threat-hunting", "rules-emerging-threats", "rules-placeholder"]
-            .iter()
-            .map(|d| s.join("sigmahq").join(d))
-            .collect(),
+        Some(s) => [
+            "rules",
+            "rules-threat-hunting",
+            "rules-emerging-threats",
+            "rules-placeholder",
+        ]
+        .iter()
+        .map(|d| s.join("sigmahq").join(d))
+        .collect(),
         None => vec![testdata().join("timesketch/rules")],
     }
 }
@@ -46,7 +57,7 @@ pub fn first_rules(n: usize) -> Vec<PathBuf> {
         Some(s) => s.join("sigmahq/rules"),
         None => testdata().join("timesketch/rules"),
     };
-    let (mut files, _) = loader::rule_files(&[root]);
+    let (mut files, _) = loader::rule_files(std::slice::from_ref(&root));
     files.sort_by_key(|f| (!f.starts_with(root.join("windows")), f.clone()));
     files.truncate(n);
     files
@@ -63,5 +74,9 @@ pub fn event_lines(max: usize) -> Vec<Vec<u8>> {
         None => testdata().join("timesketch/sigma_events.jsonl"),
     };
     let text = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).take(max).map(<[u8]>::to_vec).collect()
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(max)
+        .map(<[u8]>::to_vec)
+        .collect()
 }

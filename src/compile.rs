@@ -28,7 +28,9 @@ use crate::error::{RuleError, RuleIssue};
 use crate::event::{FieldId, FieldIndex};
 use crate::mapping::{FieldMapping, Identity};
 use crate::rule::value::{CmpOp, Part, TimePart};
-use crate::rule::{resolve_of, Condition, DetectionItem, Pattern, Quantifier, Rule, Search, SigmaString};
+use crate::rule::{
+    Condition, DetectionItem, Pattern, Quantifier, Rule, Search, SigmaString, resolve_of,
+};
 
 /// Needle number, global to the ruleset.
 pub type NeedleId = u32;
@@ -61,7 +63,9 @@ impl Glob {
         let mut rest = s;
         let mut segs = &self.segments[..];
         if self.anchored_start {
-            let Some((first, tail)) = segs.split_first() else { return rest.is_empty() };
+            let Some((first, tail)) = segs.split_first() else {
+                return rest.is_empty();
+            };
             match rest.strip_prefix(first.as_str()) {
                 Some(r) => rest = r,
                 None => return false,
@@ -69,7 +73,9 @@ impl Glob {
             segs = tail;
         }
         if self.anchored_end {
-            let Some((last, init)) = segs.split_last() else { return rest.is_empty() };
+            let Some((last, init)) = segs.split_last() else {
+                return rest.is_empty();
+            };
             match rest.strip_suffix(last.as_str()) {
                 Some(r) => rest = r,
                 None => return false,
@@ -90,21 +96,45 @@ impl Glob {
 #[derive(Debug, Clone)]
 pub enum Pat {
     /// A literal found by the field's automaton; `mode` is a [`hit`] bit.
-    Needle { id: NeedleId, mode: u8 },
+    Needle {
+        id: NeedleId,
+        mode: u8,
+    },
     /// The empty literal: `mode == EXACT` means the value is `""`,
     /// anything else means any non-null value.
-    Empty { mode: u8 },
+    Empty {
+        mode: u8,
+    },
     /// Interior wildcards: `witness` is a needle that must be present.
-    Glob { glob: Glob, cased: bool, witness: Option<NeedleId> },
+    Glob {
+        glob: Glob,
+        cased: bool,
+        witness: Option<NeedleId>,
+    },
     /// Wildcards with `?`: an anchored regex over the (folded) value.
-    Wild { re: Regex, cased: bool, witness: Option<NeedleId> },
+    Wild {
+        re: Regex,
+        cased: bool,
+        witness: Option<NeedleId>,
+    },
     Regex(Regex),
     Cidr(IpNet),
-    Cmp { op: CmpOp, value: f64 },
-    TimePart { part: TimePart, value: i64 },
+    Cmp {
+        op: CmpOp,
+        value: f64,
+    },
+    TimePart {
+        part: TimePart,
+        value: i64,
+    },
     Exists(bool),
     Null,
-    FieldRef { other: FieldId, starts: bool, ends: bool, cased: bool },
+    FieldRef {
+        other: FieldId,
+        starts: bool,
+        ends: bool,
+        cased: bool,
+    },
 }
 
 impl Pat {
@@ -219,7 +249,8 @@ pub struct CompileOptions<'a> {
 
 impl Default for CompileOptions<'_> {
     fn default() -> Self {
-        static EMPTY: std::sync::OnceLock<HashMap<String, Vec<String>>> = std::sync::OnceLock::new();
+        static EMPTY: std::sync::OnceLock<HashMap<String, Vec<String>>> =
+            std::sync::OnceLock::new();
         CompileOptions {
             mapping: &Identity,
             placeholders: EMPTY.get_or_init(HashMap::new),
@@ -282,12 +313,30 @@ impl<'a> RulesetBuilder<'a> {
     /// Compiles one rule; on error nothing of the rule is kept.
     pub fn add(&mut self, rule: Rule) -> Result<(), RuleIssue> {
         // Compile against a snapshot so a failing rule leaves no needles.
-        let snapshot = (self.fields.len(), self.needles.len(), self.needle_text.len());
-        let pools_before: Vec<((Slot, bool), usize)> = self.pools.iter().map(|(k, v)| (*k, v.texts.len())).collect();
+        let snapshot = (
+            self.fields.len(),
+            self.needles.len(),
+            self.needle_text.len(),
+        );
+        let pools_before: Vec<((Slot, bool), usize)> = self
+            .pools
+            .iter()
+            .map(|(k, v)| (*k, v.texts.len()))
+            .collect();
         match self.compile_rule(&rule) {
-            Ok(Compiled { items, expr, uses_keywords, witness }) => {
+            Ok(Compiled {
+                items,
+                expr,
+                uses_keywords,
+                witness,
+            }) => {
                 self.uses_keywords |= uses_keywords;
-                self.rules.push(CompiledRule { rule, items, expr, witness });
+                self.rules.push(CompiledRule {
+                    rule,
+                    items,
+                    expr,
+                    witness,
+                });
                 Ok(())
             }
             Err((pos, error)) => {
@@ -301,7 +350,11 @@ impl<'a> RulesetBuilder<'a> {
                     p.texts.truncate(n);
                     p.ids.truncate(n);
                 }
-                Err(RuleIssue { path: rule.path.clone(), pos: pos.or(Some(rule.pos)), error })
+                Err(RuleIssue {
+                    path: rule.path.clone(),
+                    pos: pos.or(Some(rule.pos)),
+                    error,
+                })
             }
         }
     }
@@ -327,7 +380,11 @@ impl<'a> RulesetBuilder<'a> {
                 .match_kind(MatchKind::Standard)
                 .build(&pool.texts)
                 .expect("needles are non-empty literals");
-            let scan = Scan { ac, ids: pool.ids, cased };
+            let scan = Scan {
+                ac,
+                ids: pool.ids,
+                cased,
+            };
             match slot {
                 Slot::Field(f) => field_scans[f as usize].push(scan),
                 Slot::Keywords => keyword_scans.push(scan),
@@ -377,7 +434,10 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     /// Compiles a rule to its items, condition, keyword use and witness.
-    fn compile_rule(&mut self, rule: &Rule) -> Result<Compiled, (Option<crate::yaml::Pos>, RuleError)> {
+    fn compile_rule(
+        &mut self,
+        rule: &Rule,
+    ) -> Result<Compiled, (Option<crate::yaml::Pos>, RuleError)> {
         let mut items = Vec::new();
         let mut uses_kw = false;
         let mut search_exprs = Vec::with_capacity(rule.detection.searches.len());
@@ -403,7 +463,12 @@ impl<'a> RulesetBuilder<'a> {
         }
         let expr = simplify(expr);
         let witness = own_witness.or_else(|| witness(&expr, &items));
-        Ok(Compiled { items, expr, uses_keywords: uses_kw, witness })
+        Ok(Compiled {
+            items,
+            expr,
+            uses_keywords: uses_kw,
+            witness,
+        })
     }
 
     fn compile_condition(&self, c: &Condition, rule: &Rule, searches: &[Expr]) -> Expr {
@@ -415,12 +480,22 @@ impl<'a> RulesetBuilder<'a> {
                 .position(|s| &s.name == name)
                 .map(|i| searches[i].clone())
                 .unwrap_or(Expr::Const(false)),
-            Condition::And(v) => Expr::And(v.iter().map(|c| self.compile_condition(c, rule, searches)).collect()),
-            Condition::Or(v) => Expr::Or(v.iter().map(|c| self.compile_condition(c, rule, searches)).collect()),
+            Condition::And(v) => Expr::And(
+                v.iter()
+                    .map(|c| self.compile_condition(c, rule, searches))
+                    .collect(),
+            ),
+            Condition::Or(v) => Expr::Or(
+                v.iter()
+                    .map(|c| self.compile_condition(c, rule, searches))
+                    .collect(),
+            ),
             Condition::Not(c) => Expr::Not(Box::new(self.compile_condition(c, rule, searches))),
             Condition::Of { quantifier, target } => {
-                let picked: Vec<Expr> =
-                    resolve_of(target, &rule.detection.searches).into_iter().map(|i| searches[i].clone()).collect();
+                let picked: Vec<Expr> = resolve_of(target, &rule.detection.searches)
+                    .into_iter()
+                    .map(|i| searches[i].clone())
+                    .collect();
                 match quantifier {
                     Quantifier::All => Expr::And(picked),
                     Quantifier::AtLeast(1) => Expr::Or(picked),
@@ -471,7 +546,10 @@ impl<'a> RulesetBuilder<'a> {
             }
             Some(f) => {
                 let mapped = self.opts.mapping.map_field(&rule.logsource, f);
-                mapped.iter().map(|m| Slot::Field(self.fields.intern(m))).collect()
+                mapped
+                    .iter()
+                    .map(|m| Slot::Field(self.fields.intern(m)))
+                    .collect()
             }
         };
         let mut alts = Vec::new();
@@ -483,22 +561,46 @@ impl<'a> RulesetBuilder<'a> {
                 groups.resize(pats.len(), *g);
             }
             let idx = items.len() as u32;
-            items.push(Item { slot, pats, groups, all: item.applied.all, rule_field: item.field.clone() });
+            items.push(Item {
+                slot,
+                pats,
+                groups,
+                all: item.applied.all,
+                rule_field: item.field.clone(),
+            });
             alts.push(Expr::Item(idx));
         }
-        let e = if alts.len() == 1 { alts.pop().unwrap() } else { Expr::Or(alts) };
-        Ok(if item.applied.negated { Expr::Not(Box::new(e)) } else { e })
+        let e = if alts.len() == 1 {
+            alts.pop().unwrap()
+        } else {
+            Expr::Or(alts)
+        };
+        Ok(if item.applied.negated {
+            Expr::Not(Box::new(e))
+        } else {
+            e
+        })
     }
 
     fn expand_placeholders(&self, s: &SigmaString) -> Result<Vec<SigmaString>, RuleError> {
         expand_placeholders(s, self.opts.placeholders)
     }
 
-    fn compile_pattern(&mut self, rule: &Rule, slot: Slot, p: &Pattern, out: &mut Vec<Pat>) -> Result<(), RuleError> {
+    fn compile_pattern(
+        &mut self,
+        rule: &Rule,
+        slot: Slot,
+        p: &Pattern,
+        out: &mut Vec<Pat>,
+    ) -> Result<(), RuleError> {
         let _ = rule;
         match p {
             Pattern::Str { s, cased } => {
-                let strings = if s.has_placeholder() { self.expand_placeholders(s)? } else { vec![s.clone()] };
+                let strings = if s.has_placeholder() {
+                    self.expand_placeholders(s)?
+                } else {
+                    vec![s.clone()]
+                };
                 for s in strings {
                     let s = if slot == Slot::Keywords {
                         // Keywords are a full-text search: implicit substring.
@@ -523,25 +625,57 @@ impl<'a> RulesetBuilder<'a> {
                     .dot_matches_new_line(flags.dot_all)
                     .size_limit(8 << 20)
                     .build()
-                    .map_err(|e| RuleError::Regex { pattern: regex.clone(), reason: e.to_string() })?;
+                    .map_err(|e| RuleError::Regex {
+                        pattern: regex.clone(),
+                        reason: e.to_string(),
+                    })?;
                 out.push(Pat::Regex(re));
             }
             Pattern::Cidr(n) => out.push(Pat::Cidr(*n)),
-            Pattern::Cmp { op, value } => out.push(Pat::Cmp { op: *op, value: *value }),
-            Pattern::TimePart { part, value } => out.push(Pat::TimePart { part: *part, value: *value }),
+            Pattern::Cmp { op, value } => out.push(Pat::Cmp {
+                op: *op,
+                value: *value,
+            }),
+            Pattern::TimePart { part, value } => out.push(Pat::TimePart {
+                part: *part,
+                value: *value,
+            }),
             Pattern::Exists(b) => out.push(Pat::Exists(*b)),
             Pattern::Null => out.push(Pat::Null),
-            Pattern::FieldRef { field, starts, ends, cased } => {
+            Pattern::FieldRef {
+                field,
+                starts,
+                ends,
+                cased,
+            } => {
                 let mapped = self.opts.mapping.map_field(&rule.logsource, field);
-                let other = self.fields.intern(mapped.first().map(String::as_str).unwrap_or(field));
-                out.push(Pat::FieldRef { other, starts: *starts, ends: *ends, cased: *cased });
+                let other = self
+                    .fields
+                    .intern(mapped.first().map(String::as_str).unwrap_or(field));
+                out.push(Pat::FieldRef {
+                    other,
+                    starts: *starts,
+                    ends: *ends,
+                    cased: *cased,
+                });
             }
         }
         Ok(())
     }
 
-    fn compile_string(&mut self, slot: Slot, s: &SigmaString, cased: bool) -> Result<Pat, RuleError> {
-        let fold = |t: &str| if cased { t.to_string() } else { crate::event::fold_case(t) };
+    fn compile_string(
+        &mut self,
+        slot: Slot,
+        s: &SigmaString,
+        cased: bool,
+    ) -> Result<Pat, RuleError> {
+        let fold = |t: &str| {
+            if cased {
+                t.to_string()
+            } else {
+                crate::event::fold_case(t)
+            }
+        };
         let parts = &normalize(s.clone()).parts;
         if parts.is_empty() {
             return Ok(Pat::Empty { mode: hit::EXACT });
@@ -577,7 +711,10 @@ impl<'a> RulesetBuilder<'a> {
             let re = regex::RegexBuilder::new(&re)
                 .dot_matches_new_line(true)
                 .build()
-                .map_err(|e| RuleError::Regex { pattern: re.clone(), reason: e.to_string() })?;
+                .map_err(|e| RuleError::Regex {
+                    pattern: re.clone(),
+                    reason: e.to_string(),
+                })?;
             // The regex runs on the folded value, so it needs no case flag.
             let witness = self.longest_literal(slot, parts, cased);
             return Ok(Pat::Wild { re, cased, witness });
@@ -591,7 +728,11 @@ impl<'a> RulesetBuilder<'a> {
             .collect();
         let witness = self.longest_literal(slot, parts, cased);
         Ok(Pat::Glob {
-            glob: Glob { segments, anchored_start: !lead, anchored_end: !trail },
+            glob: Glob {
+                segments,
+                anchored_start: !lead,
+                anchored_end: !trail,
+            },
             cased,
             witness,
         })
@@ -605,7 +746,11 @@ impl<'a> RulesetBuilder<'a> {
                 _ => None,
             })
             .max_by_key(|t| t.len())?;
-        let text = if cased { best.clone() } else { crate::event::fold_case(best) };
+        let text = if cased {
+            best.clone()
+        } else {
+            crate::event::fold_case(best)
+        };
         (!text.is_empty()).then(|| self.needle(slot, cased, text))
     }
 }
@@ -620,7 +765,9 @@ pub fn expand_placeholders(
     for p in &s.parts {
         match p {
             Part::Placeholder(name) => {
-                let vals = placeholders.get(name).ok_or_else(|| RuleError::Placeholder(name.clone()))?;
+                let vals = placeholders
+                    .get(name)
+                    .ok_or_else(|| RuleError::Placeholder(name.clone()))?;
                 let mut next = Vec::new();
                 for o in &out {
                     for v in vals {
@@ -706,9 +853,15 @@ fn simplify(e: Expr) -> Expr {
 fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
     match (p, slot) {
         (Pat::Needle { id, .. }, _) => Some(vec![Trigger::Needle(*id)]),
-        (Pat::Glob { witness: Some(w), .. } | Pat::Wild { witness: Some(w), .. }, _) => {
-            Some(vec![Trigger::Needle(*w)])
-        }
+        (
+            Pat::Glob {
+                witness: Some(w), ..
+            }
+            | Pat::Wild {
+                witness: Some(w), ..
+            },
+            _,
+        ) => Some(vec![Trigger::Needle(*w)]),
         // These only match an existing, non-null value of the field.
         (
             Pat::Glob { .. }
@@ -729,7 +882,15 @@ fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
 /// How selective a witness is (lower is better): a field being present is
 /// much more common than a needle being found.
 fn witness_cost(w: &[Trigger]) -> usize {
-    w.iter().map(|t| if matches!(t, Trigger::Field(_)) { 64 } else { 1 }).sum()
+    w.iter()
+        .map(|t| {
+            if matches!(t, Trigger::Field(_)) {
+                64
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// Triggers of which at least one is necessary for `e` to be true.
@@ -758,7 +919,10 @@ fn witness(e: &Expr, items: &[Item]) -> Option<Vec<Trigger>> {
                 (!out.is_empty()).then_some(out)
             }
         }
-        Expr::And(v) => v.iter().filter_map(|x| witness(x, items)).min_by_key(|w| witness_cost(w)),
+        Expr::And(v) => v
+            .iter()
+            .filter_map(|x| witness(x, items))
+            .min_by_key(|w| witness_cost(w)),
         Expr::Or(v) | Expr::AtLeast(_, v) => {
             let mut out = Vec::new();
             for x in v {
@@ -791,7 +955,7 @@ impl Ruleset {
 mod tests {
     use super::*;
     use crate::eval::Matcher;
-    use crate::rule::{parse_text, Loaded};
+    use crate::rule::{Loaded, parse_text};
 
     fn ruleset(yaml: &str) -> Ruleset {
         let rules = parse_text(std::path::Path::new("t.yml"), yaml)
@@ -819,7 +983,10 @@ mod tests {
         assert_eq!(rs.always, vec![1]);
         let mut m = Matcher::new(&rs);
         assert_eq!(m.match_line(br#"{"CommandLine":"xABCx"}"#).unwrap(), &[1]);
-        assert_eq!(m.match_line(br#"{"CommandLine":"xabcx"}"#).unwrap(), &[0, 1]);
+        assert_eq!(
+            m.match_line(br#"{"CommandLine":"xabcx"}"#).unwrap(),
+            &[0, 1]
+        );
         assert_eq!(m.match_line(br#"{"Image":"x"}"#).unwrap(), &[] as &[u32]);
         assert_eq!(m.evaluated, vec![2, 3]);
     }

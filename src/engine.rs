@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::compile::Ruleset;
 use crate::error::InputError;
 use crate::eval::Matcher;
-use crate::source::{lines, Chunk, Input};
+use crate::source::{Chunk, Input, lines};
 
 /// A matched line within a chunk.
 #[derive(Debug, Clone)]
@@ -37,7 +37,13 @@ pub struct Malformed {
 /// Receives evaluated chunks in input order.
 pub trait Sink {
     /// `data` is the chunk's bytes, `matches` its matched lines in order.
-    fn chunk(&mut self, input: &str, data: &[u8], first_line: u64, matches: &[LineMatch]) -> std::io::Result<()>;
+    fn chunk(
+        &mut self,
+        input: &str,
+        data: &[u8],
+        first_line: u64,
+        matches: &[LineMatch],
+    ) -> std::io::Result<()>;
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
     }
@@ -87,11 +93,7 @@ impl RunStats {
 
     pub fn events_per_second(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();
-        if s > 0.0 {
-            self.events as f64 / s
-        } else {
-            0.0
-        }
+        if s > 0.0 { self.events as f64 / s } else { 0.0 }
     }
 }
 
@@ -141,7 +143,11 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
                     r.keyed.extend(matched.iter().map(|&x| (x, k)));
                 }
                 if want_matches && !matched.is_empty() {
-                    r.matches.push(LineMatch { line: i, range, rules: matched.to_vec() });
+                    r.matches.push(LineMatch {
+                        line: i,
+                        range,
+                        rules: matched.to_vec(),
+                    });
                 }
                 for &f in m.view.present() {
                     r.field_seen[f as usize] += 1;
@@ -150,7 +156,12 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
             Err(e) => r.malformed.push((i, e.to_string())),
         }
     }
-    r.counts = counts.into_iter().enumerate().filter(|(_, c)| *c > 0).map(|(i, c)| (i as u32, c)).collect();
+    r.counts = counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| *c > 0)
+        .map(|(i, c)| (i as u32, c))
+        .collect();
     if profile {
         r.evaluated = std::mem::replace(&mut m.evaluated, vec![0; nrules]);
         if let Some(p) = m.profile_nanos.as_mut() {
@@ -161,7 +172,12 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
 }
 
 /// Runs the ruleset over the inputs, feeding ordered results to `sinks`.
-pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut [&mut dyn Sink]) -> std::io::Result<RunStats> {
+pub fn run(
+    ruleset: &Ruleset,
+    inputs: &[String],
+    opts: &RunOptions,
+    sinks: &mut [&mut dyn Sink],
+) -> std::io::Result<RunStats> {
     let start = Instant::now();
     let nrules = ruleset.rules.len();
     let mut stats = RunStats {
@@ -173,7 +189,8 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
     };
     let want_matches = !sinks.is_empty();
     let mut keyed_events = vec![0u64; nrules];
-    let mut distinct: std::collections::HashMap<u32, std::collections::HashSet<u64>> = Default::default();
+    let mut distinct: std::collections::HashMap<u32, std::collections::HashSet<u64>> =
+        Default::default();
     let mut opened = Vec::new();
     let mut total = 0u64;
     for name in inputs {
@@ -231,7 +248,11 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
                 stats.malformed += res.malformed.len() as u64;
                 for (l, reason) in res.malformed.drain(..) {
                     if stats.malformed_lines.len() < opts.keep_malformed {
-                        stats.malformed_lines.push(Malformed { input: input.name.clone(), line: line_base + l, reason });
+                        stats.malformed_lines.push(Malformed {
+                            input: input.name.clone(),
+                            line: line_base + l,
+                            reason,
+                        });
                     }
                 }
                 for (r, c) in &res.counts {
@@ -260,7 +281,11 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
                 if let Some(b) = &bar {
                     b.inc(data.len() as u64);
                     let secs = start.elapsed().as_secs_f64().max(1e-9);
-                    b.set_message(format!("{} events, {:.0} events/s", stats.events, stats.events as f64 / secs));
+                    b.set_message(format!(
+                        "{} events, {:.0} events/s",
+                        stats.events,
+                        stats.events as f64 / secs
+                    ));
                 }
             }
             if let Some(e) = read_error {
@@ -276,7 +301,10 @@ pub fn run(ruleset: &Ruleset, inputs: &[String], opts: &RunOptions, sinks: &mut 
         b.finish_and_clear();
     }
     stats.records = (0..nrules)
-        .map(|r| stats.counts[r] - keyed_events[r] + distinct.get(&(r as u32)).map_or(0, |s| s.len() as u64))
+        .map(|r| {
+            stats.counts[r] - keyed_events[r]
+                + distinct.get(&(r as u32)).map_or(0, |s| s.len() as u64)
+        })
         .collect();
     stats.elapsed = start.elapsed();
     Ok(stats)

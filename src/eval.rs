@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use crate::compile::{hit, CompiledRule, Expr, Item, Pat, Ruleset, Slot};
+use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Slot, hit};
 use crate::event::{EventError, EventView, Kind, Val};
 use crate::rule::value::{CmpOp, TimePart};
 
@@ -88,7 +88,16 @@ impl<'r> Matcher<'r> {
                         continue;
                     }
                     let hay = if scan.cased { v.raw } else { v.lower };
-                    scan_value(scan, hay, g, &mut self.needle_gen, &mut self.needle_bits, &mut self.candidates, rs, &mut self.rule_gen);
+                    scan_value(
+                        scan,
+                        hay,
+                        g,
+                        &mut self.needle_gen,
+                        &mut self.needle_bits,
+                        &mut self.candidates,
+                        rs,
+                        &mut self.rule_gen,
+                    );
                 }
             }
         }
@@ -96,7 +105,16 @@ impl<'r> Matcher<'r> {
             for v in self.view.keyword_values() {
                 for scan in &rs.keyword_scans {
                     let hay = if scan.cased { v.raw } else { v.lower };
-                    scan_value(scan, hay, g, &mut self.needle_gen, &mut self.needle_bits, &mut self.candidates, rs, &mut self.rule_gen);
+                    scan_value(
+                        scan,
+                        hay,
+                        g,
+                        &mut self.needle_gen,
+                        &mut self.needle_bits,
+                        &mut self.candidates,
+                        rs,
+                        &mut self.rule_gen,
+                    );
                 }
             }
         }
@@ -108,7 +126,12 @@ impl<'r> Matcher<'r> {
             }
         }
         // 3. Evaluate candidates.
-        let ctx = Ctx { view: &self.view, needle_gen: &self.needle_gen, needle_bits: &self.needle_bits, generation: g };
+        let ctx = Ctx {
+            view: &self.view,
+            needle_gen: &self.needle_gen,
+            needle_bits: &self.needle_bits,
+            generation: g,
+        };
         for &r in &self.candidates {
             let rule = &rs.rules[r as usize];
             self.evaluated[r as usize] += 1;
@@ -210,7 +233,8 @@ impl Ctx<'_> {
 
     fn item(&self, item: &Item) -> bool {
         if item.all {
-            item.group_ranges().all(|r| item.pats[r].iter().any(|p| self.pat(item.slot, p)))
+            item.group_ranges()
+                .all(|r| item.pats[r].iter().any(|p| self.pat(item.slot, p)))
         } else {
             item.pats.iter().any(|p| self.pat(item.slot, p))
         }
@@ -241,28 +265,39 @@ impl Ctx<'_> {
     fn pat(&self, slot: Slot, p: &Pat) -> bool {
         match p {
             Pat::Needle { id, mode } => self.needle(*id) & mode != 0,
-            Pat::Empty { mode } => {
-                self.any_value(slot, |v| v.kind != Kind::Null && (*mode != hit::EXACT || v.raw.is_empty()))
-            }
-            Pat::Glob { glob, cased, witness } => {
-                if let Some(w) = witness {
-                    if self.needle(*w) == 0 {
-                        return false;
-                    }
+            Pat::Empty { mode } => self.any_value(slot, |v| {
+                v.kind != Kind::Null && (*mode != hit::EXACT || v.raw.is_empty())
+            }),
+            Pat::Glob {
+                glob,
+                cased,
+                witness,
+            } => {
+                if let Some(w) = witness
+                    && self.needle(*w) == 0
+                {
+                    return false;
                 }
-                self.any_value(slot, |v| v.kind != Kind::Null && glob.is_match(if *cased { v.raw } else { v.lower }))
+                self.any_value(slot, |v| {
+                    v.kind != Kind::Null && glob.is_match(if *cased { v.raw } else { v.lower })
+                })
             }
             Pat::Wild { re, cased, witness } => {
-                if let Some(w) = witness {
-                    if self.needle(*w) == 0 {
-                        return false;
-                    }
+                if let Some(w) = witness
+                    && self.needle(*w) == 0
+                {
+                    return false;
                 }
-                self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(if *cased { v.raw } else { v.lower }))
+                self.any_value(slot, |v| {
+                    v.kind != Kind::Null && re.is_match(if *cased { v.raw } else { v.lower })
+                })
             }
             Pat::Regex(re) => self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(v.raw)),
             Pat::Cidr(net) => self.any_value(slot, |v| {
-                v.raw.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip))
+                v.raw
+                    .trim()
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| net.contains(&ip))
             }),
             Pat::Cmp { op, value } => self.any_value(slot, |v| {
                 parse_number(v).is_some_and(|n| match op {
@@ -272,26 +307,41 @@ impl Ctx<'_> {
                     CmpOp::Gte => n >= *value,
                 })
             }),
-            Pat::TimePart { part, value } => {
-                self.any_value(slot, |v| time_part(v.raw, *part).is_some_and(|x| x == *value))
-            }
+            Pat::TimePart { part, value } => self.any_value(slot, |v| {
+                time_part(v.raw, *part).is_some_and(|x| x == *value)
+            }),
             Pat::Exists(b) => match slot {
                 Slot::Field(f) => self.view.has(f) == *b,
                 Slot::Keywords => false,
             },
             Pat::Null => match slot {
-                Slot::Field(f) => !self.view.has(f) || self.view.values(f).any(|v| v.kind == Kind::Null),
+                Slot::Field(f) => {
+                    !self.view.has(f) || self.view.values(f).any(|v| v.kind == Kind::Null)
+                }
                 Slot::Keywords => false,
             },
-            Pat::FieldRef { other, starts, ends, cased } => {
-                let others: Vec<Val<'_>> = self.view.values(*other).filter(|v| v.kind != Kind::Null).collect();
+            Pat::FieldRef {
+                other,
+                starts,
+                ends,
+                cased,
+            } => {
+                let others: Vec<Val<'_>> = self
+                    .view
+                    .values(*other)
+                    .filter(|v| v.kind != Kind::Null)
+                    .collect();
                 if others.is_empty() {
                     return false;
                 }
                 self.values(slot).any(|v| {
                     v.kind != Kind::Null
                         && others.iter().any(|o| {
-                            let (a, b) = if *cased { (v.raw, o.raw) } else { (v.lower, o.lower) };
+                            let (a, b) = if *cased {
+                                (v.raw, o.raw)
+                            } else {
+                                (v.lower, o.lower)
+                            };
                             match (starts, ends) {
                                 (false, false) => a == b,
                                 (true, false) => a.starts_with(b),
@@ -338,7 +388,13 @@ pub fn time_part(s: &str, part: TimePart) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
-    let time = |r| if b.len() >= 16 && matches!(b[10], b'T' | b't' | b' ') { num(r) } else { None };
+    let time = |r| {
+        if b.len() >= 16 && matches!(b[10], b'T' | b't' | b' ') {
+            num(r)
+        } else {
+            None
+        }
+    };
     Some(match part {
         TimePart::Year => y,
         TimePart::Month => mo,

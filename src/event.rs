@@ -224,7 +224,11 @@ impl EventView {
         self.line.clear();
         self.line.extend_from_slice(line);
         let mut line = std::mem::take(&mut self.line);
-        let mut tape = self.tape.take().unwrap_or_else(|| simd_json::Tape::null().reset()).reset();
+        let mut tape = self
+            .tape
+            .take()
+            .unwrap_or_else(|| simd_json::Tape::null().reset())
+            .reset();
         let result = match simd_json::fill_tape(&mut line, &mut self.buffers, &mut tape) {
             Err(e) => Err(EventError::Json(e.to_string())),
             Ok(()) => match tape.0.first() {
@@ -298,9 +302,13 @@ impl EventView {
         match node {
             Node::String(s) => self.push(index, name, Kind::Str, s, true),
             Node::Static(StaticNode::Null) => self.push(index, name, Kind::Null, "", false),
-            Node::Static(StaticNode::Bool(b)) => {
-                self.push(index, name, Kind::Bool, if *b { "true" } else { "false" }, false)
-            }
+            Node::Static(StaticNode::Bool(b)) => self.push(
+                index,
+                name,
+                Kind::Bool,
+                if *b { "true" } else { "false" },
+                false,
+            ),
             Node::Static(StaticNode::I64(n)) => {
                 let s = fmt_num(&mut buf, *n as i128);
                 self.push(index, name, Kind::Num, s, false)
@@ -310,7 +318,11 @@ impl EventView {
                 self.push(index, name, Kind::Num, s, false)
             }
             Node::Static(StaticNode::F64(f)) => {
-                let s = if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", *f as i64) } else { f.to_string() };
+                let s = if f.fract() == 0.0 && f.abs() < 1e15 {
+                    format!("{}", *f as i64)
+                } else {
+                    f.to_string()
+                };
                 self.push(index, name, Kind::Num, &s, false)
             }
             _ => {}
@@ -328,7 +340,9 @@ impl EventView {
                 }
                 let base = self.path.len();
                 for _ in 0..len {
-                    let Some(Node::String(key)) = nodes.get(*i) else { return };
+                    let Some(Node::String(key)) = nodes.get(*i) else {
+                        return;
+                    };
                     *i += 1;
                     if base > 0 {
                         self.path.push('.');
@@ -361,10 +375,10 @@ impl EventView {
                 *i += 1;
                 let path = std::mem::take(&mut self.path);
                 self.scalar(index, &path, scalar);
-                if path.starts_with("Event.") {
-                    if let Some(alias) = evtx_alias(&path) {
-                        self.alias(index, &alias, path.starts_with("Event.System."), scalar);
-                    }
+                if path.starts_with("Event.")
+                    && let Some(alias) = evtx_alias(&path)
+                {
+                    self.alias(index, &alias, path.starts_with("Event.System."), scalar);
                 }
                 self.path = path;
             }
@@ -377,7 +391,8 @@ impl EventView {
     fn alias(&mut self, index: &FieldIndex, alias: &str, from_system: bool, scalar: &Node) {
         let Some(id) = index.get(alias) else { return };
         let f = id as usize;
-        if self.field_gen[f] == self.generation && !from_system && self.system_fields.contains(&id) {
+        if self.field_gen[f] == self.generation && !from_system && self.system_fields.contains(&id)
+        {
             self.field_head[f] = NONE;
             self.system_fields.retain(|x| *x != id);
         }
@@ -428,11 +443,16 @@ impl EventView {
     /// If `target` is referenced and absent but `source` is present, gives
     /// `target` the values of `source`.
     fn fill_alias(&mut self, index: &FieldIndex, target: &str, source: &str) {
-        let (Some(t), Some(s)) = (index.get(target), index.get(source)) else { return };
+        let (Some(t), Some(s)) = (index.get(target), index.get(source)) else {
+            return;
+        };
         if self.has(t) || !self.has(s) {
             return;
         }
-        let vals: Vec<(Kind, String)> = self.values(s).map(|v| (v.kind, v.raw.to_string())).collect();
+        let vals: Vec<(Kind, String)> = self
+            .values(s)
+            .map(|v| (v.kind, v.raw.to_string()))
+            .collect();
         for (kind, raw) in vals.iter().rev() {
             self.push(index, target, *kind, raw, false);
         }
@@ -495,8 +515,15 @@ impl EventView {
 
     /// The values of a field (several when the JSON held an array).
     pub fn values(&self, id: FieldId) -> Values<'_> {
-        let head = if self.has(id) { self.field_head[id as usize] } else { NONE };
-        Values { view: self, next: head }
+        let head = if self.has(id) {
+            self.field_head[id as usize]
+        } else {
+            NONE
+        };
+        Values {
+            view: self,
+            next: head,
+        }
     }
 
     /// String values searched by keyword items.
@@ -531,7 +558,9 @@ fn windows_hex(v: &str) -> Option<String> {
     let digits = v.strip_prefix("0x")?;
     let ok = matches!(digits.len(), 8 | 16)
         && digits.starts_with('0')
-        && digits.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     ok.then(|| {
         let t = digits.trim_start_matches('0');
         format!("0x{}", if t.is_empty() { "0" } else { t })
@@ -586,7 +615,11 @@ pub fn evtx_alias(path: &str) -> Option<String> {
     };
     if let Some((elem, attr)) = rest.split_once(".#attributes.") {
         let elem = elem.rsplit('.').next().unwrap_or(elem);
-        return Some(if elem == "Provider" { format!("Provider_{attr}") } else { attr.to_string() });
+        return Some(if elem == "Provider" {
+            format!("Provider_{attr}")
+        } else {
+            attr.to_string()
+        });
     }
     if let Some(elem) = rest.strip_suffix(".#text") {
         return Some(flat_name(elem.rsplit('.').next().unwrap_or(elem)));
@@ -617,7 +650,10 @@ mod tests {
     }
 
     fn raws(v: &EventView, i: &FieldIndex, name: &str) -> Vec<String> {
-        let mut out: Vec<String> = v.values(i.get(name).unwrap()).map(|x| x.raw.to_string()).collect();
+        let mut out: Vec<String> = v
+            .values(i.get(name).unwrap())
+            .map(|x| x.raw.to_string())
+            .collect();
         out.sort();
         out
     }
@@ -634,7 +670,10 @@ mod tests {
         assert_eq!(raws(&v, &i, "n"), vec!["4688"]);
         assert_eq!(raws(&v, &i, "f"), vec!["1.5"]);
         assert_eq!(raws(&v, &i, "t"), vec!["true"]);
-        assert_eq!(v.values(i.get("z").unwrap()).next().unwrap().kind, Kind::Null);
+        assert_eq!(
+            v.values(i.get("z").unwrap()).next().unwrap().kind,
+            Kind::Null
+        );
         assert_eq!(raws(&v, &i, "arr"), vec!["2", "p"]);
         assert_eq!(v.present().len(), 7);
     }
@@ -654,9 +693,18 @@ mod tests {
         let i = index(&["a"]);
         let mut v = EventView::new();
         assert!(matches!(v.load(b"{\"a\":", &i), Err(EventError::Json(_))));
-        assert!(matches!(v.load(b"[1,2]", &i), Err(EventError::NotObject(_))));
-        assert!(matches!(v.load(b"\"s\"", &i), Err(EventError::NotObject(_))));
-        assert!(matches!(v.load(b"{\"a\":\"\xff\"}", &i), Err(EventError::Json(_))));
+        assert!(matches!(
+            v.load(b"[1,2]", &i),
+            Err(EventError::NotObject(_))
+        ));
+        assert!(matches!(
+            v.load(b"\"s\"", &i),
+            Err(EventError::NotObject(_))
+        ));
+        assert!(matches!(
+            v.load(b"{\"a\":\"\xff\"}", &i),
+            Err(EventError::Json(_))
+        ));
         assert!(v.load(b"{\"a\":\"ok\"}", &i).is_ok());
     }
 
@@ -673,7 +721,10 @@ mod tests {
         let mut v = EventView::new();
         let line = br#"{"xml_string":"<Event><System><EventID>10</EventID></System><EventData><Data Name=\"GrantedAccess\">0x001fffff</Data><Data Name=\"Image\">0x00000001</Data></EventData></Event>"}"#;
         v.load(line, &i).unwrap();
-        assert_eq!(raws(&v, &i, "GrantedAccess"), vec!["0x001fffff", "0x1fffff"]);
+        assert_eq!(
+            raws(&v, &i, "GrantedAccess"),
+            vec!["0x001fffff", "0x1fffff"]
+        );
         v.evtx_xml = false;
         v.load(line, &i).unwrap();
         assert!(!v.has(i.get("GrantedAccess").unwrap()));
@@ -685,9 +736,11 @@ mod tests {
         let mut v = EventView::new();
         v.load(br#"{"hostname":"IEWIN7"}"#, &i).unwrap();
         assert_eq!(raws(&v, &i, "computer_name"), vec!["IEWIN7"]);
-        v.load(br#"{"computer_name":"DESKTOP-B0TAAAA"}"#, &i).unwrap();
+        v.load(br#"{"computer_name":"DESKTOP-B0TAAAA"}"#, &i)
+            .unwrap();
         assert_eq!(raws(&v, &i, "hostname"), vec!["DESKTOP-B0TAAAA"]);
-        v.load(br#"{"computer_name":"a","hostname":"b"}"#, &i).unwrap();
+        v.load(br#"{"computer_name":"a","hostname":"b"}"#, &i)
+            .unwrap();
         assert_eq!(raws(&v, &i, "computer_name"), vec!["a"]);
     }
 
@@ -699,12 +752,27 @@ mod tests {
             v.load(line.as_bytes(), &i).unwrap();
             v.record_key()
         };
-        let a = key(&mut v, r#"{"display_name":"OS:/a.evtx","record_number":2,"timestamp_desc":"Creation Time","xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
-        let b = key(&mut v, r#"{"display_name":"OS:/a.evtx","record_number":2,"timestamp_desc":"Content Modification Time","xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
-        let c = key(&mut v, r#"{"display_name":"OS:/b.evtx","record_number":2,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
-        let recovered = key(&mut v, r#"{"display_name":"OS:/a.evtx","record_number":2,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID><Level>0</Level></System></Event>"}"#);
+        let a = key(
+            &mut v,
+            r#"{"display_name":"OS:/a.evtx","record_number":2,"timestamp_desc":"Creation Time","xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#,
+        );
+        let b = key(
+            &mut v,
+            r#"{"display_name":"OS:/a.evtx","record_number":2,"timestamp_desc":"Content Modification Time","xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#,
+        );
+        let c = key(
+            &mut v,
+            r#"{"display_name":"OS:/b.evtx","record_number":2,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#,
+        );
+        let recovered = key(
+            &mut v,
+            r#"{"display_name":"OS:/a.evtx","record_number":2,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID><Level>0</Level></System></Event>"}"#,
+        );
         assert_ne!(a, recovered);
-        let d = key(&mut v, r#"{"filename":"/a.evtx","record_number":3,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#);
+        let d = key(
+            &mut v,
+            r#"{"filename":"/a.evtx","record_number":3,"xml_string":"<Event><System><EventRecordID>9826</EventRecordID></System></Event>"}"#,
+        );
         assert!(a.is_some());
         assert_eq!(a, b);
         assert_ne!(a, c);
@@ -714,16 +782,38 @@ mod tests {
 
     #[test]
     fn evtx_dump_aliases() {
-        assert_eq!(evtx_alias("Event.EventData.Image").as_deref(), Some("Image"));
-        assert_eq!(evtx_alias("Event.System.Provider.#attributes.Name").as_deref(), Some("Provider_Name"));
-        assert_eq!(evtx_alias("Event.System.TimeCreated.#attributes.SystemTime").as_deref(), Some("SystemTime"));
-        assert_eq!(evtx_alias("Event.System.EventID.#text").as_deref(), Some("EventID"));
-        assert_eq!(evtx_alias("Event.UserData.LogFileCleared.SubjectUserName").as_deref(), Some("SubjectUserName"));
-        assert_eq!(evtx_alias("Event.EventData.New Value").as_deref(), Some("NewValue"));
+        assert_eq!(
+            evtx_alias("Event.EventData.Image").as_deref(),
+            Some("Image")
+        );
+        assert_eq!(
+            evtx_alias("Event.System.Provider.#attributes.Name").as_deref(),
+            Some("Provider_Name")
+        );
+        assert_eq!(
+            evtx_alias("Event.System.TimeCreated.#attributes.SystemTime").as_deref(),
+            Some("SystemTime")
+        );
+        assert_eq!(
+            evtx_alias("Event.System.EventID.#text").as_deref(),
+            Some("EventID")
+        );
+        assert_eq!(
+            evtx_alias("Event.UserData.LogFileCleared.SubjectUserName").as_deref(),
+            Some("SubjectUserName")
+        );
+        assert_eq!(
+            evtx_alias("Event.EventData.New Value").as_deref(),
+            Some("NewValue")
+        );
         assert_eq!(evtx_alias("Image"), None);
         let i = index(&["Image", "EventID", "Event.EventData.Image"]);
         let mut v = EventView::new();
-        v.load(br#"{"Event":{"System":{"EventID":1},"EventData":{"Image":"C:\\x.exe"}}}"#, &i).unwrap();
+        v.load(
+            br#"{"Event":{"System":{"EventID":1},"EventData":{"Image":"C:\\x.exe"}}}"#,
+            &i,
+        )
+        .unwrap();
         assert_eq!(raws(&v, &i, "Image"), vec!["C:\\x.exe"]);
         assert_eq!(raws(&v, &i, "Event.EventData.Image"), vec!["C:\\x.exe"]);
         assert_eq!(raws(&v, &i, "EventID"), vec!["1"]);

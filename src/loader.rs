@@ -29,15 +29,27 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
             });
             continue;
         }
-        let walker = walkdir::WalkDir::new(p).follow_links(true).sort_by_file_name().into_iter();
+        let walker = walkdir::WalkDir::new(p)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter();
         for entry in walker.filter_entry(|e| {
-            !(e.depth() > 0 && e.file_type().is_dir() && e.file_name().to_string_lossy().eq_ignore_ascii_case("deprecated"))
+            !(e.depth() > 0
+                && e.file_type().is_dir()
+                && e.file_name()
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case("deprecated"))
         }) {
             match entry {
-                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => files.push(e.into_path()),
+                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
+                    files.push(e.into_path())
+                }
                 Ok(_) => {}
                 Err(err) => issues.push(RuleIssue {
-                    path: err.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone()),
+                    path: err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| p.clone()),
                     pos: None,
                     error: RuleError::Io(err.to_string()),
                 }),
@@ -56,7 +68,11 @@ pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
     let (files, issues) = rule_files(paths);
     let mut out: Vec<Loaded> = issues
         .into_iter()
-        .map(|issue| Loaded::Failed { issue, title: None, id: None })
+        .map(|issue| Loaded::Failed {
+            issue,
+            title: None,
+            id: None,
+        })
         .collect();
     let loaded: Vec<Vec<Loaded>> = files.par_iter().map(|f| rule::load_file(f)).collect();
     out.extend(loaded.into_iter().flatten());
@@ -93,7 +109,10 @@ pub struct RuleFilter {
 impl RuleFilter {
     pub fn keeps(&self, r: &rule::Rule) -> bool {
         let ok = |want: &[String], have: &Option<String>| {
-            want.is_empty() || have.as_deref().is_some_and(|h| want.iter().any(|w| w.eq_ignore_ascii_case(h)))
+            want.is_empty()
+                || have
+                    .as_deref()
+                    .is_some_and(|h| want.iter().any(|w| w.eq_ignore_ascii_case(h)))
         };
         ok(&self.statuses, &r.status) && ok(&self.levels, &r.level)
     }
@@ -106,7 +125,11 @@ pub fn load_ruleset(
     paths: &[PathBuf],
     filter: &RuleFilter,
     opts: crate::compile::CompileOptions<'_>,
-) -> (crate::compile::Ruleset, Vec<crate::report::FailedRule>, usize) {
+) -> (
+    crate::compile::Ruleset,
+    Vec<crate::report::FailedRule>,
+    usize,
+) {
     let mut failed = Vec::new();
     let mut rules = Vec::new();
     let mut filtered = 0;
@@ -119,14 +142,20 @@ pub fn load_ruleset(
                     filtered += 1;
                 }
             }
-            Loaded::Failed { issue, title, id } => failed.push(crate::report::FailedRule { issue, title, id }),
+            Loaded::Failed { issue, title, id } => {
+                failed.push(crate::report::FailedRule { issue, title, id })
+            }
         }
     }
     let mut b = crate::compile::RulesetBuilder::new(opts);
     for r in rules {
         let (title, id) = (r.title.clone(), r.id.clone());
         if let Err(issue) = b.add(r) {
-            failed.push(crate::report::FailedRule { issue, title: Some(title), id });
+            failed.push(crate::report::FailedRule {
+                issue,
+                title: Some(title),
+                id,
+            });
         }
     }
     (b.build(), failed, filtered)

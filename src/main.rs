@@ -12,12 +12,12 @@ use clap::{Parser, ValueEnum};
 
 use sigma_match::compile::CompileOptions;
 use sigma_match::engine::{self, RunOptions};
-use sigma_match::loader::{self, RuleFilter};
 use sigma_match::field_usage::FieldUsage;
+use sigma_match::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
-use sigma_match::sigmac::SigmacChain;
 use sigma_match::report::Report;
+use sigma_match::sigmac::SigmacChain;
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
 /// start-up time measurably over the system allocator (see README, Performance).
@@ -259,8 +259,18 @@ fn verify(args: VerifyArgs) -> Result<u8> {
     for w in chain.warnings() {
         eprintln!("sigma-match: {w}");
     }
-    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
-    let verified = v::verify_paths(&args.rules, &v::Options { mapping, placeholders: &placeholders });
+    let mapping: &dyn FieldMapping = if args.config.is_empty() {
+        &Identity
+    } else {
+        &chain
+    };
+    let verified = v::verify_paths(
+        &args.rules,
+        &v::Options {
+            mapping,
+            placeholders: &placeholders,
+        },
+    );
     let moved = match &args.move_to {
         Some(dir) => Some(
             v::relocate::move_erroring(&verified, &args.rules, dir)
@@ -280,8 +290,15 @@ fn verify(args: VerifyArgs) -> Result<u8> {
             print!("{}", output::summary(&verified));
         }
     }
-    let warned = verified.findings.iter().any(|f| f.severity == v::Severity::Warning);
-    Ok(if verified.has_errors() || (args.deny_warnings && warned) { EXIT_STRICT } else { EXIT_OK })
+    let warned = verified
+        .findings
+        .iter()
+        .any(|f| f.severity == v::Severity::Warning);
+    Ok(if verified.has_errors() || (args.deny_warnings && warned) {
+        EXIT_STRICT
+    } else {
+        EXIT_OK
+    })
 }
 
 fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
@@ -299,14 +316,19 @@ fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
         anyhow::bail!("no rules given (usage: sigma-match RULES EVENTS...; see --help)");
     }
     if events.is_empty() {
-        anyhow::bail!("no event files given (usage: sigma-match RULES EVENTS...; use - for standard input)");
+        anyhow::bail!(
+            "no event files given (usage: sigma-match RULES EVENTS...; use - for standard input)"
+        );
     }
     Ok((rules, events))
 }
 
 fn run(cli: RunArgs) -> Result<u8> {
     if let Some(n) = cli.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("setting up threads")?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("setting up threads")?;
     }
     if cli.parse_only {
         return parse_only(&cli);
@@ -316,10 +338,21 @@ fn run(cli: RunArgs) -> Result<u8> {
         Some(p) => mapping::load_placeholders(p)?,
         None => HashMap::new(),
     };
-    let filter = RuleFilter { statuses: cli.status.clone(), levels: cli.level.clone() };
+    let filter = RuleFilter {
+        statuses: cli.status.clone(),
+        levels: cli.level.clone(),
+    };
     let chain = load_configs(&cli.config, cli.verbose)?;
-    let mapping: &dyn FieldMapping = if cli.config.is_empty() { &Identity } else { &chain };
-    let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: cli.keyword_fields.clone() };
+    let mapping: &dyn FieldMapping = if cli.config.is_empty() {
+        &Identity
+    } else {
+        &chain
+    };
+    let opts = CompileOptions {
+        mapping,
+        placeholders: &placeholders,
+        keyword_fields: cli.keyword_fields.clone(),
+    };
     let (ruleset, failed, _filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
     let run_opts = RunOptions {
         no_evtx_xml: cli.no_evtx_xml,
@@ -327,9 +360,14 @@ fn run(cli: RunArgs) -> Result<u8> {
         keep_malformed: cli.max_malformed,
         progress: !cli.quiet && std::io::stderr().is_terminal(),
     };
-    let spec = OutputSpec { tag_out: cli.tag_out.clone(), matched_only: cli.matched_only, matches: cli.matches.clone() };
+    let spec = OutputSpec {
+        tag_out: cli.tag_out.clone(),
+        matched_only: cli.matched_only,
+        matches: cli.matches.clone(),
+    };
     let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
-    let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks()).context("writing output")?;
+    let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks())
+        .context("writing output")?;
     let mut report = Report::new(&ruleset, &failed, &stats, cli.profile);
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.format {
@@ -352,7 +390,10 @@ fn run(cli: RunArgs) -> Result<u8> {
         return Ok(EXIT_ERROR);
     }
     if outputs.unedited() > 0 {
-        eprintln!("sigma-match: warning: {} matched lines were not JSON objects and were written untagged", outputs.unedited());
+        eprintln!(
+            "sigma-match: warning: {} matched lines were not JSON objects and were written untagged",
+            outputs.unedited()
+        );
     }
     outputs.commit()?;
     if cli.strict && (!failed.is_empty() || stats.malformed > 0) {
@@ -365,14 +406,24 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     use sigma_match::explain as ex;
     let placeholders = placeholders(&args.placeholders)?;
     let chain = load_configs(&args.config, false)?;
-    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
+    let mapping: &dyn FieldMapping = if args.config.is_empty() {
+        &Identity
+    } else {
+        &chain
+    };
     let rules = ex::find_rules(&args.rule, &args.rules)?;
     for (n, rule) in rules.into_iter().enumerate() {
         if n > 0 {
             println!();
         }
-        let lucene = args.query.map(|QueryKind::Lucene| sigma_match::lucene::to_query(&rule, mapping, &placeholders));
-        let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: args.keyword_fields.clone() };
+        let lucene = args
+            .query
+            .map(|QueryKind::Lucene| sigma_match::lucene::to_query(&rule, mapping, &placeholders));
+        let opts = CompileOptions {
+            mapping,
+            placeholders: &placeholders,
+            keyword_fields: args.keyword_fields.clone(),
+        };
         let rs = ex::compile_one(rule, opts)?;
         if let Some(spec) = &args.event {
             let (file, line) = spec
@@ -389,7 +440,8 @@ fn explain(args: ExplainArgs) -> Result<u8> {
                 Err(e) => anyhow::bail!("{file}:{line}: malformed event: {e}"),
             }
         } else if let Some(path) = &args.events {
-            let (text, lines, matched, malformed) = ex::explain_events(&rs, mapping, path, args.limit)?;
+            let (text, lines, matched, malformed) =
+                ex::explain_events(&rs, mapping, path, args.limit)?;
             print!("{text}");
             if matched == 0 {
                 print!("{}", ex::render(&rs, mapping, None));
@@ -397,7 +449,11 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             println!(
                 "{}: {matched} of {lines} events matched ({malformed} malformed){}",
                 path.display(),
-                if matched > args.limit { format!("; first {} explained", args.limit) } else { String::new() }
+                if matched > args.limit {
+                    format!("; first {} explained", args.limit)
+                } else {
+                    String::new()
+                }
             );
         } else {
             print!("{}", ex::render(&rs, mapping, None));
@@ -422,7 +478,11 @@ fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
     let chain = SigmacChain::load(paths).context("reading mapping configuration")?;
     for c in &chain.configs {
         if verbose && !c.ignored().is_empty() {
-            let keys: Vec<String> = c.ignored().iter().map(|(k, p)| format!("`{k}` (line {})", p.line)).collect();
+            let keys: Vec<String> = c
+                .ignored()
+                .iter()
+                .map(|(k, p)| format!("`{k}` (line {})", p.line))
+                .collect();
             eprintln!(
                 "sigma-match: {}: ignored (Elasticsearch/sigmac output settings, no meaning here): {}",
                 c.path.display(),
@@ -435,10 +495,21 @@ fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
 
 fn fields(args: FieldsArgs) -> Result<u8> {
     let chain = load_configs(&args.config, args.verbose)?;
-    let mapping: &dyn FieldMapping = if args.config.is_empty() { &Identity } else { &chain };
-    let filter = RuleFilter { statuses: args.status, levels: args.level };
+    let mapping: &dyn FieldMapping = if args.config.is_empty() {
+        &Identity
+    } else {
+        &chain
+    };
+    let filter = RuleFilter {
+        statuses: args.status,
+        levels: args.level,
+    };
     let placeholders = HashMap::new();
-    let opts = CompileOptions { mapping, placeholders: &placeholders, keyword_fields: None };
+    let opts = CompileOptions {
+        mapping,
+        placeholders: &placeholders,
+        keyword_fields: None,
+    };
     let (ruleset, failed, _) = loader::load_ruleset(&args.rules, &filter, opts);
     let usage = FieldUsage::of(&ruleset);
     for w in chain.warnings() {
@@ -468,10 +539,18 @@ fn parse_only(cli: &RunArgs) -> Result<u8> {
         s.malformed,
         s.bytes,
         secs,
-        if secs > 0.0 { s.events as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            s.events as f64 / secs
+        } else {
+            0.0
+        }
     );
     for e in &s.input_errors {
         eprintln!("sigma-match: error: {e}");
     }
-    Ok(if s.input_errors.is_empty() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if s.input_errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }

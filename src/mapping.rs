@@ -39,23 +39,38 @@ pub fn load_placeholders(
 ) -> Result<std::collections::HashMap<String, Vec<String>>, crate::error::ConfigError> {
     use crate::error::ConfigError;
     use crate::yaml::Value;
-    let err = |pos, message: String| ConfigError { path: path.to_path_buf(), pos, message };
+    let err = |pos, message: String| ConfigError {
+        path: path.to_path_buf(),
+        pos,
+        message,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(None, e.to_string()))?;
     let docs = crate::yaml::load_documents(&text).map_err(|e| err(Some(e.pos), e.message))?;
     let mut out = std::collections::HashMap::new();
     for doc in &docs {
         let Value::Map(entries) = &doc.value else {
-            return Err(err(Some(doc.pos), "expected a mapping of placeholder names to values".into()));
+            return Err(err(
+                Some(doc.pos),
+                "expected a mapping of placeholder names to values".into(),
+            ));
         };
         for (k, v) in entries {
-            let name = k.scalar_text().ok_or_else(|| err(Some(k.pos), "placeholder name must be a string".into()))?;
+            let name = k
+                .scalar_text()
+                .ok_or_else(|| err(Some(k.pos), "placeholder name must be a string".into()))?;
             let name = name.trim_matches('%').to_string();
             let values = match &v.value {
                 Value::Seq(items) => items
                     .iter()
-                    .map(|i| i.scalar_text().ok_or_else(|| err(Some(i.pos), "values must be scalars".into())))
+                    .map(|i| {
+                        i.scalar_text()
+                            .ok_or_else(|| err(Some(i.pos), "values must be scalars".into()))
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
-                _ => vec![v.scalar_text().ok_or_else(|| err(Some(v.pos), "values must be scalars".into()))?],
+                _ => vec![
+                    v.scalar_text()
+                        .ok_or_else(|| err(Some(v.pos), "values must be scalars".into()))?,
+                ],
             };
             out.insert(name, values);
         }

@@ -109,7 +109,11 @@ pub struct MalformedRow {
 
 impl From<&Malformed> for MalformedRow {
     fn from(m: &Malformed) -> Self {
-        MalformedRow { input: m.input.clone(), line: m.line, reason: m.reason.clone() }
+        MalformedRow {
+            input: m.input.clone(),
+            line: m.line,
+            reason: m.reason.clone(),
+        }
     }
 }
 
@@ -122,7 +126,12 @@ pub struct FailedRule {
 }
 
 impl Report {
-    pub fn new(ruleset: &Ruleset, failed: &[FailedRule], stats: &RunStats, profile: bool) -> Report {
+    pub fn new(
+        ruleset: &Ruleset,
+        failed: &[FailedRule],
+        stats: &RunStats,
+        profile: bool,
+    ) -> Report {
         let mut rows: Vec<RuleRow> = ruleset
             .rules
             .iter()
@@ -147,7 +156,9 @@ impl Report {
         for f in failed {
             let uns = f.issue.error.is_unsupported();
             unsupported += usize::from(uns);
-            *by_reason.entry(f.issue.error.category().to_string()).or_insert(0) += 1;
+            *by_reason
+                .entry(f.issue.error.category().to_string())
+                .or_insert(0) += 1;
             rows.push(RuleRow {
                 title: f.title.clone().unwrap_or_default(),
                 id: f.id.clone(),
@@ -163,7 +174,12 @@ impl Report {
                 eval_ms: None,
             });
         }
-        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)).then_with(|| a.title.cmp(&b.title)));
+        rows.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.path.cmp(&b.path))
+                .then_with(|| a.title.cmp(&b.title))
+        });
         // Fields referenced by rules (after mapping) that never occurred in the input.
         let usage = crate::field_usage::FieldUsage::of(ruleset);
         let mut missing = Vec::new();
@@ -171,7 +187,11 @@ impl Report {
             if stats.field_seen.get(fid).copied().unwrap_or(0) == 0
                 && let Some(u) = usage.event_field(name)
             {
-                missing.push(MissingField { field: name.clone(), rule_fields: u.from.clone(), rules: u.rules });
+                missing.push(MissingField {
+                    field: name.clone(),
+                    rule_fields: u.from.clone(),
+                    rules: u.rules,
+                });
             }
         }
         missing.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
@@ -192,7 +212,11 @@ impl Report {
                 events_per_second: stats.events_per_second(),
             },
             rules: rows,
-            malformed: stats.malformed_lines.iter().map(MalformedRow::from).collect(),
+            malformed: stats
+                .malformed_lines
+                .iter()
+                .map(MalformedRow::from)
+                .collect(),
             missing_fields: missing,
             input_errors: stats.input_errors.clone(),
             failures_by_reason: by_reason,
@@ -208,9 +232,22 @@ impl Report {
     /// The human-readable table and summary.
     pub fn to_table(&self, show_zero: bool, max_missing: usize, profile_top: usize) -> String {
         let mut out = String::new();
-        let ok: Vec<&RuleRow> = self.rules.iter().filter(|r| r.state == "ok" && (show_zero || r.count > 0)).collect();
-        let tw = ok.iter().map(|r| r.title.chars().count()).max().unwrap_or(5).clamp(5, 60);
-        let _ = writeln!(out, "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  file", "count", "records", "level", "title", "id");
+        let ok: Vec<&RuleRow> = self
+            .rules
+            .iter()
+            .filter(|r| r.state == "ok" && (show_zero || r.count > 0))
+            .collect();
+        let tw = ok
+            .iter()
+            .map(|r| r.title.chars().count())
+            .max()
+            .unwrap_or(5)
+            .clamp(5, 60);
+        let _ = writeln!(
+            out,
+            "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  file",
+            "count", "records", "level", "title", "id"
+        );
         for r in &ok {
             let title: String = r.title.chars().take(tw).collect();
             let _ = writeln!(
@@ -231,7 +268,11 @@ impl Report {
                 "\nprofile (top {profile_top} of {} rules by evaluation time; {every} rules have no witness and run on every event, marked *):",
                 prof.len()
             );
-            let _ = writeln!(out, "{:>10}  {:>8}  {:>10}  {:>6}  title", "evaluated", "matched", "time ms", "share");
+            let _ = writeln!(
+                out,
+                "{:>10}  {:>8}  {:>10}  {:>6}  title",
+                "evaluated", "matched", "time ms", "share"
+            );
             for r in prof.iter().take(profile_top) {
                 let _ = writeln!(
                     out,
@@ -253,11 +294,18 @@ impl Report {
             }
         }
         if !self.malformed.is_empty() || self.summary.malformed_lines > 0 {
-            let _ = writeln!(out, "\nmalformed lines ({}, skipped):", self.summary.malformed_lines);
+            let _ = writeln!(
+                out,
+                "\nmalformed lines ({}, skipped):",
+                self.summary.malformed_lines
+            );
             for m in &self.malformed {
                 let _ = writeln!(out, "  {}:{}: {}", m.input, m.line, m.reason);
             }
-            let more = self.summary.malformed_lines.saturating_sub(self.malformed.len() as u64);
+            let more = self
+                .summary
+                .malformed_lines
+                .saturating_sub(self.malformed.len() as u64);
             if more > 0 {
                 let _ = writeln!(out, "  ... and {more} more");
             }
@@ -280,11 +328,19 @@ impl Report {
                 let _ = writeln!(out, "  {:<40} {:>5} rules{from}", m.field, m.rules);
             }
             if self.missing_fields.len() > max_missing {
-                let _ = writeln!(out, "  ... {} more (see --format json)", self.missing_fields.len() - max_missing);
+                let _ = writeln!(
+                    out,
+                    "  ... {} more (see --format json)",
+                    self.missing_fields.len() - max_missing
+                );
             }
         }
         if !self.config_warnings.is_empty() {
-            let _ = writeln!(out, "\nmapping configuration warnings ({}):", self.config_warnings.len());
+            let _ = writeln!(
+                out,
+                "\nmapping configuration warnings ({}):",
+                self.config_warnings.len()
+            );
             for w in &self.config_warnings {
                 let _ = writeln!(out, "  {w}");
             }
@@ -324,12 +380,20 @@ fn profile_rows(ruleset: &Ruleset, stats: &RunStats) -> Vec<ProfileRow> {
                 evaluated: stats.evaluated.get(i).copied().unwrap_or(0),
                 matched: stats.counts.get(i).copied().unwrap_or(0),
                 eval_ms: nanos as f64 / 1e6,
-                share: if total > 0 { nanos as f64 * 100.0 / total as f64 } else { 0.0 },
+                share: if total > 0 {
+                    nanos as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                },
                 every_event: r.witness.is_none(),
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.eval_ms.total_cmp(&a.eval_ms).then_with(|| b.evaluated.cmp(&a.evaluated)));
+    rows.sort_by(|a, b| {
+        b.eval_ms
+            .total_cmp(&a.eval_ms)
+            .then_with(|| b.evaluated.cmp(&a.evaluated))
+    });
     rows
 }
 
@@ -337,7 +401,7 @@ fn profile_rows(ruleset: &Ruleset, stats: &RunStats) -> Vec<ProfileRow> {
 mod tests {
     use super::*;
     use crate::compile::CompileOptions;
-    use crate::rule::{parse_text, Loaded};
+    use crate::rule::{Loaded, parse_text};
 
     #[test]
     fn profile_lists_every_rule_by_cost_and_marks_rules_without_witness() {
@@ -346,13 +410,27 @@ mod tests {
         let text = text.replace("\\n", "\n");
         let rules = parse_text(std::path::Path::new("t.yml"), &text)
             .into_iter()
-            .filter_map(|l| if let Loaded::Rule(r) = l { Some(*r) } else { None })
+            .filter_map(|l| {
+                if let Loaded::Rule(r) = l {
+                    Some(*r)
+                } else {
+                    None
+                }
+            })
             .collect();
         let (rs, _) = Ruleset::compile(rules, CompileOptions::default());
-        let stats = RunStats { counts: vec![1, 3], evaluated: vec![1, 4], nanos: vec![100, 300], ..Default::default() };
+        let stats = RunStats {
+            counts: vec![1, 3],
+            evaluated: vec![1, 4],
+            nanos: vec![100, 300],
+            ..Default::default()
+        };
         let report = Report::new(&rs, &[], &stats, true);
         let prof = report.profile.as_ref().unwrap();
-        assert_eq!(prof.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(
+            prof.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
         assert_eq!(prof[0].share, 75.0);
         assert!(prof[0].every_event && !prof[1].every_event);
         assert!(report.to_json().contains("\"every_event\": true"));

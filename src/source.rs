@@ -44,8 +44,15 @@ pub struct Chunk {
 }
 
 enum Reader {
-    Mapped { map: Arc<memmap2::Mmap>, pos: usize },
-    Stream { r: Box<dyn Read + Send>, carry: Vec<u8>, eof: bool },
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        pos: usize,
+    },
+    Stream {
+        r: Box<dyn Read + Send>,
+        carry: Vec<u8>,
+        eof: bool,
+    },
     Empty,
 }
 
@@ -61,7 +68,10 @@ pub struct Input {
 impl Input {
     /// Opens a path (`-` is standard input).
     pub fn open(name: &str) -> Result<Input, InputError> {
-        let io = |source| InputError::Io { path: name.to_string(), source };
+        let io = |source| InputError::Io {
+            path: name.to_string(),
+            source,
+        };
         if name == "-" {
             return Ok(Input::from_reader("-", Box::new(std::io::stdin())));
         }
@@ -75,7 +85,12 @@ impl Input {
             return Ok(Input::from_reader(name, Box::new(file)));
         }
         if meta.len() == 0 {
-            return Ok(Input { name: name.to_string(), size: Some(0), reader: Reader::Empty, offset: 0 });
+            return Ok(Input {
+                name: name.to_string(),
+                size: Some(0),
+                reader: Reader::Empty,
+                offset: 0,
+            });
         }
         // SAFETY: the map is read-only; a file truncated by another process
         // while mapped can fault, the accepted trade-off of every mmap reader
@@ -86,7 +101,10 @@ impl Input {
         Ok(Input {
             name: name.to_string(),
             size: Some(meta.len()),
-            reader: Reader::Mapped { map: Arc::new(map), pos: 0 },
+            reader: Reader::Mapped {
+                map: Arc::new(map),
+                pos: 0,
+            },
             offset: 0,
         })
     }
@@ -96,7 +114,11 @@ impl Input {
         Input {
             name: name.to_string(),
             size: None,
-            reader: Reader::Stream { r, carry: Vec::new(), eof: false },
+            reader: Reader::Stream {
+                r,
+                carry: Vec::new(),
+                eof: false,
+            },
             offset: 0,
         }
     }
@@ -141,7 +163,10 @@ impl Input {
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
                         Err(e) => {
                             buf.truncate(old);
-                            return Err(InputError::Io { path: self.name.clone(), source: e });
+                            return Err(InputError::Io {
+                                path: self.name.clone(),
+                                source: e,
+                            });
                         }
                     }
                     // Only cut at a newline; keep reading if the chunk has none.
@@ -150,10 +175,8 @@ impl Input {
                         continue;
                     }
                 }
-                if !*eof {
-                    if let Some(i) = memchr::memrchr(b'\n', &buf) {
-                        *carry = buf.split_off(i + 1);
-                    }
+                if !*eof && let Some(i) = memchr::memrchr(b'\n', &buf) {
+                    *carry = buf.split_off(i + 1);
                 }
                 if buf.is_empty() {
                     return Ok(None);
@@ -162,7 +185,11 @@ impl Input {
             }
         };
         self.offset += bytes.as_slice().len() as u64;
-        Ok(Some(Chunk { input, offset, bytes }))
+        Ok(Some(Chunk {
+            input,
+            offset,
+            bytes,
+        }))
     }
 }
 
@@ -217,7 +244,12 @@ mod tests {
 
     #[test]
     fn lines_strip_crlf() {
-        let v: Vec<_> = lines(b"a\r\n\nb").map(|(i, l, _)| (i, l.to_vec())).collect();
-        assert_eq!(v, vec![(0, b"a".to_vec()), (1, b"".to_vec()), (2, b"b".to_vec())]);
+        let v: Vec<_> = lines(b"a\r\n\nb")
+            .map(|(i, l, _)| (i, l.to_vec()))
+            .collect();
+        assert_eq!(
+            v,
+            vec![(0, b"a".to_vec()), (1, b"".to_vec()), (2, b"b".to_vec())]
+        );
     }
 }

@@ -71,11 +71,9 @@ fn convert(n: &MarkedYamlOwned) -> Node {
         YamlDataOwned::Value(s) => scalar(s),
         YamlDataOwned::Representation(s, _, _) => Value::Str(s.clone()),
         YamlDataOwned::Sequence(items) => Value::Seq(items.iter().map(convert).collect()),
-        YamlDataOwned::Mapping(map) => Value::Map(
-            map.iter()
-                .map(|(k, v)| (convert(k), convert(v)))
-                .collect(),
-        ),
+        YamlDataOwned::Mapping(map) => {
+            Value::Map(map.iter().map(|(k, v)| (convert(k), convert(v))).collect())
+        }
         YamlDataOwned::Tagged(_, inner) => return convert(inner),
         YamlDataOwned::Alias(_) | YamlDataOwned::BadValue => Value::Null,
     };
@@ -155,7 +153,9 @@ mod tests {
         assert_eq!(docs.len(), 2);
         let b = docs[0].get("b").unwrap();
         assert_eq!(b.kind(), "list");
-        let Value::Seq(items) = &b.value else { panic!() };
+        let Value::Seq(items) = &b.value else {
+            panic!()
+        };
         assert_eq!(items[0].pos, Pos { line: 3, col: 5 });
         assert_eq!(items[1].value, Value::Float(2.5));
         assert_eq!(docs[1].get("c").unwrap().value, Value::Null);

@@ -44,7 +44,10 @@ fn timesketch_fixture_counts() {
     // `CommandLine`, which no fixture event has -> 0. "General suspicious
     // keywords" uses plain values on `message`, which the spec defines as
     // exact (whole-value) matches; no message equals one -> 0.
-    let d = json(&["testdata/timesketch/rules", "testdata/timesketch/sigma_events.jsonl"]);
+    let d = json(&[
+        "testdata/timesketch/rules",
+        "testdata/timesketch/sigma_events.jsonl",
+    ]);
     assert_eq!(count(&d, "Suspicious Installation of ZMap"), vec![1]);
     assert_eq!(count(&d, "General Powershell line suspiciousness"), vec![0]);
     assert_eq!(count(&d, "General suspicious keywords"), vec![0]);
@@ -55,7 +58,12 @@ fn timesketch_fixture_counts() {
 
 #[test]
 fn own_rules_counts_errors_and_malformed_lines() {
-    let d = json(&["testdata/rules", "testdata/events/process.jsonl", "--placeholders", "testdata/placeholders.yml"]);
+    let d = json(&[
+        "testdata/rules",
+        "testdata/events/process.jsonl",
+        "--placeholders",
+        "testdata/placeholders.yml",
+    ]);
     assert_eq!(count(&d, "Whoami Execution"), vec![1]);
     // `/EncodedCommand` matches ` -enc` through windash; the admin's event
     // is filtered by the `%Administrators%` placeholder.
@@ -69,7 +77,12 @@ fn own_rules_counts_errors_and_malformed_lines() {
     assert_eq!(s["events"], 5);
     assert_eq!(s["malformed_lines"], 2);
     assert_eq!(s["blank_lines"], 1);
-    let malformed: Vec<u64> = d["malformed"].as_array().unwrap().iter().map(|m| m["line"].as_u64().unwrap()).collect();
+    let malformed: Vec<u64> = d["malformed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(malformed, vec![5, 7]);
     let reasons: Vec<String> = d["rules"]
         .as_array()
@@ -77,9 +90,22 @@ fn own_rules_counts_errors_and_malformed_lines() {
         .iter()
         .filter_map(|r| r["reason"].as_str().map(str::to_string))
         .collect();
-    assert!(reasons.iter().any(|r| r.contains("bad_condition.yml:8:") && r.contains("`filter`")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("bad_yaml.yml:") && r.contains("YAML")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("aggregation")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("bad_condition.yml:8:") && r.contains("`filter`")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("bad_yaml.yml:") && r.contains("YAML")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("aggregation")),
+        "{reasons:?}"
+    );
     // The `deprecated` folder is skipped.
     assert!(count(&d, "Deprecated Rule That Must Be Skipped").is_empty());
 }
@@ -89,21 +115,47 @@ fn undefined_placeholder_fails_only_that_rule() {
     let d = json(&["testdata/rules", "testdata/events/process.jsonl"]);
     assert_eq!(d["summary"]["rules_loaded"], 3);
     assert_eq!(count(&d, "Whoami Execution"), vec![1]);
-    let row = d["rules"].as_array().unwrap().iter().find(|r| r["title"] == "Encoded PowerShell Command Line").unwrap();
+    let row = d["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == "Encoded PowerShell Command Line")
+        .unwrap();
     assert_eq!(row["state"], "error");
     assert!(row["reason"].as_str().unwrap().contains("%Administrators%"));
 }
 
 #[test]
 fn table_output_and_exit_codes() {
-    let (code, out, _) = run(&["testdata/rules", "testdata/events/process.jsonl", "--placeholders", "testdata/placeholders.yml"]);
+    let (code, out, _) = run(&[
+        "testdata/rules",
+        "testdata/events/process.jsonl",
+        "--placeholders",
+        "testdata/placeholders.yml",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("Whoami Execution"));
-    assert!(out.contains("testdata/events/process.jsonl:5: invalid JSON"), "{out}");
-    assert!(out.contains("rules: 4 loaded, 2 failed, 1 unsupported"), "{out}");
-    let (code, _, _) = run(&["--strict", "testdata/rules", "testdata/events/process.jsonl", "--placeholders", "testdata/placeholders.yml"]);
+    assert!(
+        out.contains("testdata/events/process.jsonl:5: invalid JSON"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rules: 4 loaded, 2 failed, 1 unsupported"),
+        "{out}"
+    );
+    let (code, _, _) = run(&[
+        "--strict",
+        "testdata/rules",
+        "testdata/events/process.jsonl",
+        "--placeholders",
+        "testdata/placeholders.yml",
+    ]);
     assert_eq!(code, 1);
-    let (code, _, _) = run(&["--strict", "testdata/timesketch/rules", "testdata/timesketch/sigma_events.jsonl"]);
+    let (code, _, _) = run(&[
+        "--strict",
+        "testdata/timesketch/rules",
+        "testdata/timesketch/sigma_events.jsonl",
+    ]);
     assert_eq!(code, 0);
     let (code, _, err) = run(&["testdata/rules", "no/such/file.jsonl"]);
     assert_eq!(code, 2);
@@ -117,18 +169,40 @@ fn table_output_and_exit_codes() {
 
 #[test]
 fn filters_by_status_and_level() {
-    let d = json(&["testdata/rules", "testdata/events/process.jsonl", "--status", "stable"]);
+    let d = json(&[
+        "testdata/rules",
+        "testdata/events/process.jsonl",
+        "--status",
+        "stable",
+    ]);
     assert_eq!(d["summary"]["rules_loaded"], 1);
-    let d = json(&["testdata/rules", "testdata/events/process.jsonl", "--level", "medium,low"]);
+    let d = json(&[
+        "testdata/rules",
+        "testdata/events/process.jsonl",
+        "--level",
+        "medium,low",
+    ]);
     assert_eq!(d["summary"]["rules_loaded"], 3);
 }
 
 #[test]
 fn several_rule_paths_and_events() {
-    let d = json(&["-r", "testdata/rules/proc_whoami.yml", "-r", "testdata/timesketch/rules", "testdata/events/process.jsonl", "testdata/timesketch/sigma_events.jsonl"]);
+    let d = json(&[
+        "-r",
+        "testdata/rules/proc_whoami.yml",
+        "-r",
+        "testdata/timesketch/rules",
+        "testdata/events/process.jsonl",
+        "testdata/timesketch/sigma_events.jsonl",
+    ]);
     assert_eq!(d["summary"]["rules_loaded"], 4);
     assert_eq!(d["summary"]["events"], 10);
-    let d = json(&["testdata/rules/proc_whoami.yml", "testdata/timesketch/rules", "-e", "testdata/events/process.jsonl"]);
+    let d = json(&[
+        "testdata/rules/proc_whoami.yml",
+        "testdata/timesketch/rules",
+        "-e",
+        "testdata/events/process.jsonl",
+    ]);
     assert_eq!(d["summary"]["rules_loaded"], 4);
     assert_eq!(d["summary"]["events"], 5);
 }
@@ -157,13 +231,22 @@ fn bundled_windows_logsource_config_restricts_rules_to_their_channels() {
     // events, 17 carry an Execution ProcessID. Without logsource conditions
     // both rules over-match other Sysmon events and other channels; with
     // the bundled config they keep to their logsource.
-    let args = ["testdata/windows-logsources", "testdata/plaso/plaso-sample.jsonl"];
+    let args = [
+        "testdata/windows-logsources",
+        "testdata/plaso/plaso-sample.jsonl",
+    ];
     let plain = json(&args);
-    assert_eq!(count(&plain, "Any Process Creation With An Image Path"), vec![7]);
+    assert_eq!(
+        count(&plain, "Any Process Creation With An Image Path"),
+        vec![7]
+    );
     assert_eq!(count(&plain, "Any Security Channel Event"), vec![17]);
     let mut with = args.to_vec();
     with.extend(["-c", "configs/windows-logsources.yml"]);
     let mapped = json(&with);
-    assert_eq!(count(&mapped, "Any Process Creation With An Image Path"), vec![3]);
+    assert_eq!(
+        count(&mapped, "Any Process Creation With An Image Path"),
+        vec![3]
+    );
     assert_eq!(count(&mapped, "Any Security Channel Event"), vec![5]);
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use sigma_match::compile::{CompileOptions, RulesetBuilder};
 use sigma_match::engine::{self, RunOptions};
 use sigma_match::loader::{self, RuleFilter};
-use sigma_match::rule::{value::Part, Loaded, Pattern};
+use sigma_match::rule::{Loaded, Pattern, value::Part};
 
 fn shared() -> Option<PathBuf> {
     match std::env::var_os("SIGMA_MATCH_SHARED") {
@@ -56,35 +56,66 @@ fn synthetic_placeholders(loaded: &[Loaded]) -> HashMap<String, Vec<String>> {
 #[test]
 fn every_sigmahq_rule_compiles_or_has_a_reason() {
     let Some(shared) = shared() else { return };
-    let dirs = ["rules", "rules-threat-hunting", "rules-emerging-threats", "rules-placeholder"];
-    let paths: Vec<PathBuf> = dirs.iter().map(|d| shared.join("sigmahq").join(d)).collect();
+    let dirs = [
+        "rules",
+        "rules-threat-hunting",
+        "rules-emerging-threats",
+        "rules-placeholder",
+    ];
+    let paths: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| shared.join("sigmahq").join(d))
+        .collect();
     let loaded = loader::load_paths(&paths);
     let placeholders = synthetic_placeholders(&loaded);
-    let mut builder = RulesetBuilder::new(CompileOptions { placeholders: &placeholders, ..Default::default() });
+    let mut builder = RulesetBuilder::new(CompileOptions {
+        placeholders: &placeholders,
+        ..Default::default()
+    });
     let mut failures: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut per_dir: BTreeMap<String, usize> = BTreeMap::new();
     for l in loaded {
         match l {
             Loaded::Rule(r) => {
-                let dir = dirs.iter().find(|d| r.path.starts_with(shared.join("sigmahq").join(d))).unwrap().to_string();
+                let dir = dirs
+                    .iter()
+                    .find(|d| r.path.starts_with(shared.join("sigmahq").join(d)))
+                    .unwrap()
+                    .to_string();
                 match builder.add(*r) {
                     Ok(()) => *per_dir.entry(dir).or_default() += 1,
-                    Err(issue) => failures.entry(issue.error.category()).or_default().push(issue.to_string()),
+                    Err(issue) => failures
+                        .entry(issue.error.category())
+                        .or_default()
+                        .push(issue.to_string()),
                 }
             }
-            Loaded::Failed { issue, .. } => failures.entry(issue.error.category()).or_default().push(issue.to_string()),
+            Loaded::Failed { issue, .. } => failures
+                .entry(issue.error.category())
+                .or_default()
+                .push(issue.to_string()),
         }
     }
     let rs = builder.build();
-    eprintln!("SigmaHQ compile coverage: {} rules compiled {per_dir:?}", rs.rules.len());
+    eprintln!(
+        "SigmaHQ compile coverage: {} rules compiled {per_dir:?}",
+        rs.rules.len()
+    );
     for (reason, list) in &failures {
         eprintln!("  {reason}: {}", list.len());
         for l in list.iter().take(5) {
             eprintln!("    {l}");
         }
     }
-    assert!(rs.rules.len() > 3700, "only {} rules compiled", rs.rules.len());
-    assert!(failures.is_empty(), "rules that do not compile: {failures:#?}");
+    assert!(
+        rs.rules.len() > 3700,
+        "only {} rules compiled",
+        rs.rules.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "rules that do not compile: {failures:#?}"
+    );
     assert!(!placeholders.is_empty());
 }
 
@@ -106,13 +137,21 @@ fn deprecated_and_unsupported_folders_are_reported_not_crashed() {
                     Ok(()) => ok += 1,
                     Err(i) => *reasons.entry(i.error.category()).or_default() += 1,
                 },
-                Loaded::Failed { issue, .. } => *reasons.entry(issue.error.category()).or_default() += 1,
+                Loaded::Failed { issue, .. } => {
+                    *reasons.entry(issue.error.category()).or_default() += 1
+                }
             }
         }
-        eprintln!("sigmahq/{dir}: {} files, {ok} compiled, not compiled by reason: {reasons:?}", files.len());
+        eprintln!(
+            "sigmahq/{dir}: {} files, {ok} compiled, not compiled by reason: {reasons:?}",
+            files.len()
+        );
         assert!(ok > 0);
         if dir == "unsupported" {
-            assert!(reasons.keys().any(|r| r.starts_with("unsupported-")), "{reasons:?}");
+            assert!(
+                reasons.keys().any(|r| r.starts_with("unsupported-")),
+                "{reasons:?}"
+            );
         }
     }
 }
@@ -142,11 +181,28 @@ fn full_ruleset_over_real_exports() {
         &RuleFilter::default(),
         CompileOptions::default(),
     );
-    assert!(failed.is_empty(), "{:?}", failed.iter().map(|f| f.issue.to_string()).collect::<Vec<_>>());
-    for (file, lines) in [("events/plaso-attack.jsonl", 16_926u64), ("events/evtx-samples.flat.jsonl", 25_062), ("events/evtx-samples.jsonl", 25_062)] {
+    assert!(
+        failed.is_empty(),
+        "{:?}",
+        failed
+            .iter()
+            .map(|f| f.issue.to_string())
+            .collect::<Vec<_>>()
+    );
+    for (file, lines) in [
+        ("events/plaso-attack.jsonl", 16_926u64),
+        ("events/evtx-samples.flat.jsonl", 25_062),
+        ("events/evtx-samples.jsonl", 25_062),
+    ] {
         let path = shared.join(file).display().to_string();
         let stats = engine::run(&rs, &[path], &RunOptions::default(), &mut []).unwrap();
-        let hit_rules: HashSet<usize> = stats.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, _)| i).collect();
+        let hit_rules: HashSet<usize> = stats
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, _)| i)
+            .collect();
         eprintln!(
             "{file}: {} events, {} malformed, {} tags by {} rules, {:.0} events/s",
             stats.events,
@@ -157,7 +213,11 @@ fn full_ruleset_over_real_exports() {
         );
         assert_eq!(stats.events, lines, "{file}");
         assert_eq!(stats.malformed, 0, "{file}");
-        assert!(hit_rules.len() > 100, "{file}: only {} rules hit", hit_rules.len());
+        assert!(
+            hit_rules.len() > 100,
+            "{file}: only {} rules hit",
+            hit_rules.len()
+        );
     }
 }
 
@@ -167,8 +227,21 @@ fn nested_and_flat_evtx_json_give_the_same_counts() {
     // records; the nested reader's flat aliases must make SigmaHQ rules see
     // the same fields, so per-rule counts agree.
     let Some(shared) = shared() else { return };
-    let (rs, _, _) = loader::load_ruleset(&[shared.join("sigmahq/rules/windows")], &RuleFilter::default(), CompileOptions::default());
-    let count = |f: &str| engine::run(&rs, &[shared.join(f).display().to_string()], &RunOptions::default(), &mut []).unwrap().counts;
+    let (rs, _, _) = loader::load_ruleset(
+        &[shared.join("sigmahq/rules/windows")],
+        &RuleFilter::default(),
+        CompileOptions::default(),
+    );
+    let count = |f: &str| {
+        engine::run(
+            &rs,
+            &[shared.join(f).display().to_string()],
+            &RunOptions::default(),
+            &mut [],
+        )
+        .unwrap()
+        .counts
+    };
     let flat = count("events/evtx-samples.flat.jsonl");
     let nested = count("events/evtx-samples.jsonl");
     let diffs: Vec<String> = flat
@@ -176,9 +249,19 @@ fn nested_and_flat_evtx_json_give_the_same_counts() {
         .zip(&nested)
         .enumerate()
         .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| format!("{} ({}): flat {a}, nested {b}", rs.rules[i].rule.title, rs.rules[i].rule.path.display()))
+        .map(|(i, (a, b))| {
+            format!(
+                "{} ({}): flat {a}, nested {b}",
+                rs.rules[i].rule.title,
+                rs.rules[i].rule.path.display()
+            )
+        })
         .collect();
-    eprintln!("flat vs nested evtx JSON: {} of {} rules differ", diffs.len(), rs.rules.len());
+    eprintln!(
+        "flat vs nested evtx JSON: {} of {} rules differ",
+        diffs.len(),
+        rs.rules.len()
+    );
     for d in diffs.iter().take(20) {
         eprintln!("  {d}");
     }

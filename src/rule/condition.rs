@@ -17,7 +17,10 @@ pub enum Condition {
     Or(Vec<Condition>),
     Not(Box<Condition>),
     /// `N of pattern`, `all of pattern`, `1 of them`.
-    Of { quantifier: Quantifier, target: OfTarget },
+    Of {
+        quantifier: Quantifier,
+        target: OfTarget,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +87,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, RuleError> {
                     "them" => Tok::Them,
                     "all" => Tok::All,
                     "near" => return Err(RuleError::Unsupported(Unsupported::Near)),
-                    _ if word.bytes().all(|b| b.is_ascii_digit()) => Tok::Number(
-                        word.parse()
-                            .map_err(|_| RuleError::Condition(format!("number `{word}` too large")))?,
-                    ),
+                    _ if word.bytes().all(|b| b.is_ascii_digit()) => {
+                        Tok::Number(word.parse().map_err(|_| {
+                            RuleError::Condition(format!("number `{word}` too large"))
+                        })?)
+                    }
                     _ => {
                         if let Some(bad) = word
                             .chars()
@@ -113,7 +117,11 @@ pub fn parse(s: &str) -> Result<Condition, RuleError> {
     if toks.is_empty() {
         return Err(RuleError::Condition("empty condition".into()));
     }
-    let mut p = Parser { toks, pos: 0, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let c = p.or()?;
     if p.pos != p.toks.len() {
         return Err(RuleError::Condition(format!(
@@ -159,7 +167,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Condition::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.pop().unwrap()
+        } else {
+            Condition::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Condition, RuleError> {
@@ -168,7 +180,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Condition::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.pop().unwrap()
+        } else {
+            Condition::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Condition, RuleError> {
@@ -210,7 +226,10 @@ impl Parser {
                 }
                 Ok(Condition::Ident(s))
             }
-            other => Err(RuleError::Condition(format!("unexpected {}", describe(&other)))),
+            other => Err(RuleError::Condition(format!(
+                "unexpected {}",
+                describe(&other)
+            ))),
         }
     }
 
@@ -219,7 +238,9 @@ impl Parser {
             return Err(RuleError::Condition("`0 of` is not meaningful".into()));
         }
         if self.peek() != Some(&Tok::Of) {
-            return Err(RuleError::Condition("expected `of` after quantifier".into()));
+            return Err(RuleError::Condition(
+                "expected `of` after quantifier".into(),
+            ));
         }
         self.pos += 1;
         let target = match self.peek().cloned() {
@@ -229,7 +250,7 @@ impl Parser {
                 return Err(RuleError::Condition(format!(
                     "expected `them` or an identifier pattern after `of`, found {}",
                     describe(&t)
-                )))
+                )));
             }
             None => return Err(RuleError::Condition("expression ends after `of`".into())),
         };
@@ -271,13 +292,19 @@ mod tests {
         // spec: `or` binds least, then `and`, then `not`.
         assert_eq!(
             parse("a or b and not c").unwrap(),
-            Condition::Or(vec![id("a"), Condition::And(vec![id("b"), Condition::Not(Box::new(id("c")))])])
+            Condition::Or(vec![
+                id("a"),
+                Condition::And(vec![id("b"), Condition::Not(Box::new(id("c")))])
+            ])
         );
         assert_eq!(
             parse("(a or b) and c").unwrap(),
             Condition::And(vec![Condition::Or(vec![id("a"), id("b")]), id("c")])
         );
-        assert_eq!(parse("not not a").unwrap(), Condition::Not(Box::new(Condition::Not(Box::new(id("a"))))));
+        assert_eq!(
+            parse("not not a").unwrap(),
+            Condition::Not(Box::new(Condition::Not(Box::new(id("a")))))
+        );
     }
 
     #[test]
@@ -285,7 +312,10 @@ mod tests {
         assert_eq!(
             parse("1 of selection* and not all of filter_*").unwrap(),
             Condition::And(vec![
-                Condition::Of { quantifier: Quantifier::AtLeast(1), target: OfTarget::Pattern("selection*".into()) },
+                Condition::Of {
+                    quantifier: Quantifier::AtLeast(1),
+                    target: OfTarget::Pattern("selection*".into())
+                },
                 Condition::Not(Box::new(Condition::Of {
                     quantifier: Quantifier::All,
                     target: OfTarget::Pattern("filter_*".into())
@@ -294,16 +324,39 @@ mod tests {
         );
         assert_eq!(
             parse("ALL OF them").unwrap(),
-            Condition::Of { quantifier: Quantifier::All, target: OfTarget::Them }
+            Condition::Of {
+                quantifier: Quantifier::All,
+                target: OfTarget::Them
+            }
         );
     }
 
     #[test]
     fn errors() {
-        assert!(matches!(parse("selection | count() > 5"), Err(RuleError::Unsupported(Unsupported::Aggregation))));
-        assert!(matches!(parse("a near b"), Err(RuleError::Unsupported(Unsupported::Near))));
-        for bad in ["", "a and", "(a", "a b", "1 of", "of them", "sel*", "0 of them", "a = b", "a)"] {
-            assert!(matches!(parse(bad), Err(RuleError::Condition(_))), "{bad:?}");
+        assert!(matches!(
+            parse("selection | count() > 5"),
+            Err(RuleError::Unsupported(Unsupported::Aggregation))
+        ));
+        assert!(matches!(
+            parse("a near b"),
+            Err(RuleError::Unsupported(Unsupported::Near))
+        ));
+        for bad in [
+            "",
+            "a and",
+            "(a",
+            "a b",
+            "1 of",
+            "of them",
+            "sel*",
+            "0 of them",
+            "a = b",
+            "a)",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(RuleError::Condition(_))),
+                "{bad:?}"
+            );
         }
         let deep = "(".repeat(10_000) + "a" + &")".repeat(10_000);
         assert!(parse(&deep).is_err());

@@ -92,7 +92,11 @@ pub enum Loaded {
     Rule(Box<Rule>),
     /// A document that could not become a rule, with the best known
     /// metadata so reports can still name it.
-    Failed { issue: RuleIssue, title: Option<String>, id: Option<String> },
+    Failed {
+        issue: RuleIssue,
+        title: Option<String>,
+        id: Option<String>,
+    },
 }
 
 /// Reads one rule file and returns one entry per rule document.
@@ -100,7 +104,12 @@ pub fn load_file(path: &Path) -> Vec<Loaded> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => parse_text(path, &text),
-            Err(e) => vec![failed(path, None, RuleError::Io(format!("not UTF-8: {e}")), None)],
+            Err(e) => vec![failed(
+                path,
+                None,
+                RuleError::Io(format!("not UTF-8: {e}")),
+                None,
+            )],
         },
         Err(e) => vec![failed(path, None, RuleError::Io(e.to_string()), None)],
     }
@@ -108,8 +117,14 @@ pub fn load_file(path: &Path) -> Vec<Loaded> {
 
 fn failed(path: &Path, pos: Option<Pos>, error: RuleError, doc: Option<&Node>) -> Loaded {
     Loaded::Failed {
-        issue: RuleIssue { path: path.to_path_buf(), pos, error },
-        title: doc.and_then(|d| d.get("title")).and_then(|t| t.scalar_text()),
+        issue: RuleIssue {
+            path: path.to_path_buf(),
+            pos,
+            error,
+        },
+        title: doc
+            .and_then(|d| d.get("title"))
+            .and_then(|t| t.scalar_text()),
         id: doc.and_then(|d| d.get("id")).and_then(|t| t.scalar_text()),
     }
 }
@@ -131,12 +146,19 @@ pub fn parse_text(path: &Path, text: &str) -> Vec<Loaded> {
             out.push(failed(
                 path,
                 Some(doc.pos),
-                RuleError::WrongType { key: "document".into(), expected: "mapping", found: doc.kind() },
+                RuleError::WrongType {
+                    key: "document".into(),
+                    expected: "mapping",
+                    found: doc.kind(),
+                },
                 None,
             ));
             continue;
         }
-        let action = doc.get("action").and_then(|a| a.as_str()).map(str::to_string);
+        let action = doc
+            .get("action")
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
         match action.as_deref() {
             Some("global") => {
                 global = Some(without_key(&doc, "action"));
@@ -180,7 +202,12 @@ pub fn parse_text(path: &Path, text: &str) -> Vec<Loaded> {
         }
     }
     if out.is_empty() {
-        out.push(failed(path, None, RuleError::Collection("the file holds no rule".into()), None));
+        out.push(failed(
+            path,
+            None,
+            RuleError::Collection("the file holds no rule".into()),
+            None,
+        ));
     }
     out
 }
@@ -192,7 +219,10 @@ fn without_key(doc: &Node, key: &str) -> Node {
         .filter(|(k, _)| k.as_str() != Some(key))
         .cloned()
         .collect();
-    Node { pos: doc.pos, value: Value::Map(entries) }
+    Node {
+        pos: doc.pos,
+        value: Value::Map(entries),
+    }
 }
 
 /// Deep merge used by rule collections: mappings merge key by key, anything
@@ -208,7 +238,10 @@ fn merge(base: &Node, over: &Node) -> Node {
                     entries.push((k.clone(), v.clone()));
                 }
             }
-            Node { pos: over.pos, value: Value::Map(entries) }
+            Node {
+                pos: over.pos,
+                value: Value::Map(entries),
+            }
         }
         _ => over.clone(),
     }
@@ -237,13 +270,21 @@ fn string_list(doc: &Node, key: &str) -> Located<Vec<String>> {
                 .map(|i| {
                     i.scalar_text().ok_or((
                         Some(i.pos),
-                        RuleError::WrongType { key: key.into(), expected: "list of strings", found: i.kind() },
+                        RuleError::WrongType {
+                            key: key.into(),
+                            expected: "list of strings",
+                            found: i.kind(),
+                        },
                     ))
                 })
                 .collect(),
             _ => n.scalar_text().map(|s| vec![s]).ok_or((
                 Some(n.pos),
-                RuleError::WrongType { key: key.into(), expected: "list", found: n.kind() },
+                RuleError::WrongType {
+                    key: key.into(),
+                    expected: "list",
+                    found: n.kind(),
+                },
             )),
         },
     }
@@ -260,7 +301,11 @@ fn parse_rule(path: &Path, index: usize, doc: &Node) -> Located<Rule> {
         None => return Err((None, RuleError::MissingKey("title"))),
         Some(t) => t.scalar_text().ok_or((
             Some(t.pos),
-            RuleError::WrongType { key: "title".into(), expected: "string", found: t.kind() },
+            RuleError::WrongType {
+                key: "title".into(),
+                expected: "string",
+                found: t.kind(),
+            },
         ))?,
     };
     let logsource = match doc.get("logsource") {
@@ -274,11 +319,17 @@ fn parse_rule(path: &Path, index: usize, doc: &Node) -> Located<Rule> {
         Some(ls) => {
             return Err((
                 Some(ls.pos),
-                RuleError::WrongType { key: "logsource".into(), expected: "mapping", found: ls.kind() },
-            ))
+                RuleError::WrongType {
+                    key: "logsource".into(),
+                    expected: "mapping",
+                    found: ls.kind(),
+                },
+            ));
         }
     };
-    let det_node = doc.get("detection").ok_or((None, RuleError::MissingKey("detection")))?;
+    let det_node = doc
+        .get("detection")
+        .ok_or((None, RuleError::MissingKey("detection")))?;
     let detection = parse_detection(det_node)?;
     Ok(Rule {
         path: path.to_path_buf(),
@@ -301,7 +352,11 @@ fn parse_detection(det: &Node) -> Located<Detection> {
     let Value::Map(entries) = &det.value else {
         return Err((
             Some(det.pos),
-            RuleError::WrongType { key: "detection".into(), expected: "mapping", found: det.kind() },
+            RuleError::WrongType {
+                key: "detection".into(),
+                expected: "mapping",
+                found: det.kind(),
+            },
         ));
     };
     let mut searches = Vec::new();
@@ -309,7 +364,10 @@ fn parse_detection(det: &Node) -> Located<Detection> {
     let mut timeframe = None;
     for (k, v) in entries {
         let Some(name) = k.scalar_text() else {
-            return Err((Some(k.pos), RuleError::Detection("search identifier must be a string".into())));
+            return Err((
+                Some(k.pos),
+                RuleError::Detection("search identifier must be a string".into()),
+            ));
         };
         match name.as_str() {
             "condition" => match &v.value {
@@ -318,7 +376,11 @@ fn parse_detection(det: &Node) -> Located<Detection> {
                     for i in items {
                         let s = i.as_str().ok_or((
                             Some(i.pos),
-                            RuleError::WrongType { key: "condition".into(), expected: "string", found: i.kind() },
+                            RuleError::WrongType {
+                                key: "condition".into(),
+                                expected: "string",
+                                found: i.kind(),
+                            },
                         ))?;
                         conditions.push((s.to_string(), i.pos));
                     }
@@ -326,12 +388,20 @@ fn parse_detection(det: &Node) -> Located<Detection> {
                 _ => {
                     return Err((
                         Some(v.pos),
-                        RuleError::WrongType { key: "condition".into(), expected: "string", found: v.kind() },
-                    ))
+                        RuleError::WrongType {
+                            key: "condition".into(),
+                            expected: "string",
+                            found: v.kind(),
+                        },
+                    ));
                 }
             },
             "timeframe" => timeframe = v.scalar_text(),
-            _ => searches.push(NamedSearch { name: name.clone(), pos: k.pos, search: parse_search(v)? }),
+            _ => searches.push(NamedSearch {
+                name: name.clone(),
+                pos: k.pos,
+                search: parse_search(v)?,
+            }),
         }
     }
     if conditions.is_empty() {
@@ -341,10 +411,19 @@ fn parse_detection(det: &Node) -> Located<Detection> {
     for (c, pos) in &conditions {
         parsed.push(condition::parse(c).map_err(|e| (Some(*pos), e))?);
     }
-    let condition = if parsed.len() == 1 { parsed.pop().unwrap() } else { Condition::Or(parsed) };
+    let condition = if parsed.len() == 1 {
+        parsed.pop().unwrap()
+    } else {
+        Condition::Or(parsed)
+    };
     // Resolve identifiers now so unknown names are reported at parse time.
     check_identifiers(&condition, &searches).map_err(|e| (Some(conditions[0].1), e))?;
-    Ok(Detection { searches, conditions, condition, timeframe })
+    Ok(Detection {
+        searches,
+        conditions,
+        condition,
+        timeframe,
+    })
 }
 
 fn check_identifiers(c: &Condition, searches: &[NamedSearch]) -> Result<(), RuleError> {
@@ -356,12 +435,16 @@ fn check_identifiers(c: &Condition, searches: &[NamedSearch]) -> Result<(), Rule
                 Err(RuleError::UnknownIdentifier(name.clone()))
             }
         }
-        Condition::And(v) | Condition::Or(v) => v.iter().try_for_each(|c| check_identifiers(c, searches)),
+        Condition::And(v) | Condition::Or(v) => {
+            v.iter().try_for_each(|c| check_identifiers(c, searches))
+        }
         Condition::Not(c) => check_identifiers(c, searches),
         Condition::Of { target, .. } => {
             if resolve_of(target, searches).is_empty() {
                 Err(match target {
-                    OfTarget::Them => RuleError::Detection("`them` but no search identifiers".into()),
+                    OfTarget::Them => {
+                        RuleError::Detection("`them` but no search identifiers".into())
+                    }
                     OfTarget::Pattern(p) => RuleError::EmptyPattern(p.clone()),
                 })
             } else {
@@ -396,7 +479,7 @@ fn raw_value(n: &Node) -> Located<RawValue> {
             return Err((
                 Some(n.pos),
                 RuleError::Detection(format!("a value must be a scalar, found a {}", n.kind())),
-            ))
+            ));
         }
     })
 }
@@ -409,7 +492,10 @@ fn parse_item(key: Option<&str>, pos: Pos, v: &Node) -> Located<DetectionItem> {
             let field = parts.next().unwrap_or("");
             let mut mods = Vec::new();
             for m in parts {
-                mods.push(Modifier::parse(m).ok_or((Some(pos), RuleError::UnknownModifier(m.to_string())))?);
+                mods.push(
+                    Modifier::parse(m)
+                        .ok_or((Some(pos), RuleError::UnknownModifier(m.to_string())))?,
+                );
             }
             ((!field.is_empty()).then(|| field.to_string()), mods)
         }
@@ -417,23 +503,37 @@ fn parse_item(key: Option<&str>, pos: Pos, v: &Node) -> Located<DetectionItem> {
     let values = match &v.value {
         Value::Seq(items) => items.iter().map(raw_value).collect::<Result<Vec<_>, _>>()?,
         Value::Map(_) => {
-            return Err((Some(v.pos), RuleError::Detection("a field value cannot be a mapping".into())))
+            return Err((
+                Some(v.pos),
+                RuleError::Detection("a field value cannot be a mapping".into()),
+            ));
         }
         _ => vec![raw_value(v)?],
     };
     if field.is_none() && values.iter().any(|v| matches!(v, RawValue::Null)) {
-        return Err((Some(v.pos), RuleError::Detection("a keyword cannot be null".into())));
+        return Err((
+            Some(v.pos),
+            RuleError::Detection("a keyword cannot be null".into()),
+        ));
     }
-    let applied = value::apply_modifiers(field.is_some(), &modifiers, &values).map_err(|e| (Some(pos), e))?;
-    Ok(DetectionItem { field, modifiers, values, applied, pos })
+    let applied =
+        value::apply_modifiers(field.is_some(), &modifiers, &values).map_err(|e| (Some(pos), e))?;
+    Ok(DetectionItem {
+        field,
+        modifiers,
+        values,
+        applied,
+        pos,
+    })
 }
 
 fn parse_map(entries: &[(Node, Node)]) -> Located<Vec<DetectionItem>> {
     let mut items = Vec::new();
     for (k, v) in entries {
-        let key = k
-            .scalar_text()
-            .ok_or((Some(k.pos), RuleError::Detection("field name must be a string".into())))?;
+        let key = k.scalar_text().ok_or((
+            Some(k.pos),
+            RuleError::Detection("field name must be a string".into()),
+        ))?;
         items.push(parse_item(Some(&key), k.pos, v)?);
     }
     if items.is_empty() {
@@ -447,11 +547,17 @@ fn parse_search(v: &Node) -> Located<Search> {
         Value::Map(entries) => parse_map(entries).map(Search::AllOf),
         Value::Seq(items) => {
             if items.is_empty() {
-                return Err((Some(v.pos), RuleError::Detection("empty search identifier".into())));
+                return Err((
+                    Some(v.pos),
+                    RuleError::Detection("empty search identifier".into()),
+                ));
             }
             // A list of plain values is one keyword item (OR); a list of maps
             // is an OR of ANDs; pySigma also accepts a mix.
-            if items.iter().all(|i| !matches!(i.value, Value::Map(_) | Value::Seq(_))) {
+            if items
+                .iter()
+                .all(|i| !matches!(i.value, Value::Map(_) | Value::Seq(_)))
+            {
                 return parse_item(None, v.pos, v).map(Search::Item);
             }
             let mut alts = Vec::new();
@@ -459,14 +565,20 @@ fn parse_search(v: &Node) -> Located<Search> {
                 alts.push(match &i.value {
                     Value::Map(e) => Search::AllOf(parse_map(e)?),
                     Value::Seq(_) => {
-                        return Err((Some(i.pos), RuleError::Detection("nested lists are not allowed".into())))
+                        return Err((
+                            Some(i.pos),
+                            RuleError::Detection("nested lists are not allowed".into()),
+                        ));
                     }
                     _ => Search::Item(parse_item(None, i.pos, i)?),
                 });
             }
             Ok(Search::AnyOf(alts))
         }
-        Value::Null => Err((Some(v.pos), RuleError::Detection("empty search identifier".into()))),
+        Value::Null => Err((
+            Some(v.pos),
+            RuleError::Detection("empty search identifier".into()),
+        )),
         _ => parse_item(None, v.pos, v).map(Search::Item),
     }
 }
@@ -499,7 +611,9 @@ mod tests {
         assert_eq!(r.title, "T");
         assert_eq!(r.logsource.product.as_deref(), Some("windows"));
         assert_eq!(r.tags, vec!["attack.t1059"]);
-        let Search::AllOf(items) = &r.detection.searches[0].search else { panic!() };
+        let Search::AllOf(items) = &r.detection.searches[0].search else {
+            panic!()
+        };
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].values, vec![RawValue::Int(1), RawValue::Int(4688)]);
     }
@@ -509,7 +623,8 @@ mod tests {
         let e = one("title: T\ndetection:\n  sel:\n    a|foo: 1\n  condition: sel\n").unwrap_err();
         assert_eq!(e.error, RuleError::UnknownModifier("foo".into()));
         assert_eq!(e.pos.unwrap().line, 4);
-        let e = one("title: T\ndetection:\n  sel:\n    a: 1\n  condition: sel and other\n").unwrap_err();
+        let e = one("title: T\ndetection:\n  sel:\n    a: 1\n  condition: sel and other\n")
+            .unwrap_err();
         assert_eq!(e.error, RuleError::UnknownIdentifier("other".into()));
         assert_eq!(e.pos.unwrap().line, 5);
         let e = one("title: T\ndetection:\n  sel:\n    a: 1\n").unwrap_err();
@@ -520,7 +635,8 @@ mod tests {
         assert!(matches!(e.error, RuleError::Regex { .. }));
         let e = one("title: [\n").unwrap_err();
         assert!(matches!(e.error, RuleError::Yaml(_)));
-        let e = one("title: T\ndetection:\n  sel: {a: 1}\n  condition: sel | count() > 3\n").unwrap_err();
+        let e = one("title: T\ndetection:\n  sel: {a: 1}\n  condition: sel | count() > 3\n")
+            .unwrap_err();
         assert_eq!(e.error, RuleError::Unsupported(Unsupported::Aggregation));
     }
 
@@ -545,9 +661,13 @@ mod tests {
     #[test]
     fn keyword_lists_and_mixed_lists() {
         let r = one("title: K\ndetection:\n  kw:\n    - foo\n    - bar\n  sel:\n    - a: 1\n    - b: 2\n  kwall:\n    '|all':\n      - x\n      - y\n  condition: kw or sel or kwall\n").unwrap();
-        assert!(matches!(&r.detection.searches[0].search, Search::Item(i) if i.field.is_none() && i.values.len() == 2));
+        assert!(
+            matches!(&r.detection.searches[0].search, Search::Item(i) if i.field.is_none() && i.values.len() == 2)
+        );
         assert!(matches!(&r.detection.searches[1].search, Search::AnyOf(v) if v.len() == 2));
-        assert!(matches!(&r.detection.searches[2].search, Search::AllOf(v) if v[0].field.is_none() && v[0].applied.all));
+        assert!(
+            matches!(&r.detection.searches[2].search, Search::AllOf(v) if v[0].field.is_none() && v[0].applied.all)
+        );
     }
 
     #[test]

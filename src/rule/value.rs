@@ -189,7 +189,10 @@ impl SigmaString {
     }
 
     /// Maps each literal part through `f` (encodings), keeping wildcards.
-    fn map_literals(&self, f: impl Fn(&str) -> Result<String, RuleError>) -> Result<SigmaString, RuleError> {
+    fn map_literals(
+        &self,
+        f: impl Fn(&str) -> Result<String, RuleError>,
+    ) -> Result<SigmaString, RuleError> {
         let mut out = SigmaString::default();
         for p in &self.parts {
             match p {
@@ -345,17 +348,34 @@ pub struct ReFlags {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pattern {
     /// A Sigma string; matched case-insensitively unless `cased`.
-    Str { s: SigmaString, cased: bool },
-    Regex { regex: String, flags: ReFlags },
+    Str {
+        s: SigmaString,
+        cased: bool,
+    },
+    Regex {
+        regex: String,
+        flags: ReFlags,
+    },
     Cidr(IpNet),
-    Cmp { op: CmpOp, value: f64 },
-    TimePart { part: TimePart, value: i64 },
+    Cmp {
+        op: CmpOp,
+        value: f64,
+    },
+    TimePart {
+        part: TimePart,
+        value: i64,
+    },
     /// `field|exists: true/false`.
     Exists(bool),
     /// `field: null`: the field is absent or null.
     Null,
     /// `field|fieldref: other`: compare with another field of the same event.
-    FieldRef { field: String, starts: bool, ends: bool, cased: bool },
+    FieldRef {
+        field: String,
+        starts: bool,
+        ends: bool,
+        cased: bool,
+    },
 }
 
 /// A raw YAML value of a detection item.
@@ -393,7 +413,11 @@ enum V {
     Cmp(CmpOp, f64),
     Time(TimePart, i64),
     Exists(bool),
-    FieldRef { field: String, starts: bool, ends: bool },
+    FieldRef {
+        field: String,
+        starts: bool,
+        ends: bool,
+    },
 }
 
 /// The outcome of applying a modifier chain to an item's values.
@@ -412,7 +436,11 @@ pub struct Applied {
 }
 
 /// Applies `modifiers` (in order) to `values`, as pySigma does.
-pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawValue]) -> Result<Applied, RuleError> {
+pub fn apply_modifiers(
+    has_field: bool,
+    modifiers: &[Modifier],
+    values: &[RawValue],
+) -> Result<Applied, RuleError> {
     let mut all = false;
     let mut negated = false;
     let mut out = Vec::new();
@@ -437,7 +465,10 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
     // to unmodified values").
     for (i, m) in mods.iter().enumerate() {
         if i > 0 && matches!(m, Modifier::Re | Modifier::Cidr | Modifier::Exists) {
-            return Err(RuleError::Modifier(format!("`{}` must be the first value modifier", m.name())));
+            return Err(RuleError::Modifier(format!(
+                "`{}` must be the first value modifier",
+                m.name()
+            )));
         }
     }
     if mods.contains(&Modifier::Exists) && !has_field {
@@ -469,7 +500,12 @@ pub fn apply_modifiers(has_field: bool, modifiers: &[Modifier], values: &[RawVal
     if out.is_empty() {
         return Err(RuleError::Value("empty value list".into()));
     }
-    Ok(Applied { patterns: out, groups, all, negated })
+    Ok(Applied {
+        patterns: out,
+        groups,
+        all,
+        negated,
+    })
 }
 
 fn type_err(m: Modifier, v: &V) -> RuleError {
@@ -486,7 +522,10 @@ fn type_err(m: Modifier, v: &V) -> RuleError {
         V::Exists(_) => "exists check",
         V::FieldRef { .. } => "field reference",
     };
-    RuleError::Modifier(format!("`{}` cannot be applied to a {what} value", m.name()))
+    RuleError::Modifier(format!(
+        "`{}` cannot be applied to a {what} value",
+        m.name()
+    ))
 }
 
 /// Numbers become strings when a string modifier is applied to them
@@ -547,7 +586,7 @@ fn ends_with_unescaped(re: &str, suffix: &str) -> bool {
         return false;
     }
     let head = &re[..re.len() - suffix.len()];
-    (head.len() - head.trim_end_matches('\\').len()) % 2 == 0
+    (head.len() - head.trim_end_matches('\\').len()).is_multiple_of(2)
 }
 
 fn wrap_regex(re: &mut String, front: bool, back: bool) {
@@ -567,7 +606,10 @@ fn encode_utf16(s: &str, be: bool, m: Modifier) -> Result<String, RuleError> {
     // pySigma encodes each character and re-reads the bytes as UTF-8, which
     // only works for ASCII; we reject the rest with the same reason.
     if !s.is_ascii() {
-        return Err(RuleError::Value(format!("`{}` only works on ASCII strings, `{s}` is not", m.name())));
+        return Err(RuleError::Value(format!(
+            "`{}` only works on ASCII strings, `{s}` is not",
+            m.name()
+        )));
     }
     let mut out = String::with_capacity(s.len() * 2);
     for c in s.chars() {
@@ -620,7 +662,11 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
                     wrap_regex(&mut r, front, back);
                     out.push(V::Re(r, f));
                 }
-                V::FieldRef { field, starts, ends } => out.push(V::FieldRef {
+                V::FieldRef {
+                    field,
+                    starts,
+                    ends,
+                } => out.push(V::FieldRef {
                     field,
                     starts: starts || back,
                     ends: ends || front,
@@ -630,10 +676,17 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
         }
         M::Exists => match v {
             V::Bool(b) => out.push(V::Exists(b)),
-            V::Str(_, ref o) if o.eq_ignore_ascii_case("true") || o.eq_ignore_ascii_case("false") => {
+            V::Str(_, ref o)
+                if o.eq_ignore_ascii_case("true") || o.eq_ignore_ascii_case("false") =>
+            {
                 out.push(V::Exists(o.eq_ignore_ascii_case("true")))
             }
-            v => return Err(RuleError::Modifier(format!("`exists` needs true or false, {}", type_err(m, &v)))),
+            v => {
+                return Err(RuleError::Modifier(format!(
+                    "`exists` needs true or false, {}",
+                    type_err(m, &v)
+                )));
+            }
         },
         M::Cased => match as_string(v) {
             V::Str(s, _) => out.push(V::Cased(s)),
@@ -667,13 +720,20 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
                 }
                 out.push(V::Re(r, f));
             }
-            v => return Err(RuleError::Modifier(format!("`{}` only follows `re`; {}", m.name(), type_err(m, &v)))),
+            v => {
+                return Err(RuleError::Modifier(format!(
+                    "`{}` only follows `re`; {}",
+                    m.name(),
+                    type_err(m, &v)
+                )));
+            }
         },
         M::Base64 | M::Base64Offset => match as_string(v) {
             V::Str(s, o) => {
                 let Some(plain) = s.as_plain() else {
                     return Err(RuleError::Value(
-                        "base64 encoding of strings with wildcards or placeholders is not allowed".into(),
+                        "base64 encoding of strings with wildcards or placeholders is not allowed"
+                            .into(),
                     ));
                 };
                 let data = base64_input(&plain);
@@ -721,7 +781,13 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
                 V::Str(_, ref o) if o.trim().parse::<f64>().is_ok() => {
                     out.push(V::Cmp(op, o.trim().parse().unwrap_or_default()))
                 }
-                v => return Err(RuleError::Value(format!("`{}` needs a number; {}", m.name(), type_err(m, &v)))),
+                v => {
+                    return Err(RuleError::Value(format!(
+                        "`{}` needs a number; {}",
+                        m.name(),
+                        type_err(m, &v)
+                    )));
+                }
             }
         }
         M::Minute | M::Hour | M::Day | M::Week | M::Month | M::Year => {
@@ -738,7 +804,13 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
                 V::Str(_, o) => o.trim().parse::<i64>().map_err(|_| {
                     RuleError::Value(format!("`{}` needs a whole number, found `{o}`", m.name()))
                 })?,
-                v => return Err(RuleError::Value(format!("`{}` needs a whole number; {}", m.name(), type_err(m, v)))),
+                v => {
+                    return Err(RuleError::Value(format!(
+                        "`{}` needs a whole number; {}",
+                        m.name(),
+                        type_err(m, v)
+                    )));
+                }
             };
             let (lo, hi) = match part {
                 TimePart::Minute => (0, 59),
@@ -749,7 +821,10 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
                 TimePart::Year => (i64::MIN, i64::MAX),
             };
             if n < lo || n > hi {
-                return Err(RuleError::Value(format!("`{}` value {n} is outside {lo}..={hi}", m.name())));
+                return Err(RuleError::Value(format!(
+                    "`{}` value {n} is outside {lo}..={hi}",
+                    m.name()
+                )));
             }
             out.push(V::Time(part, n));
         }
@@ -771,9 +846,15 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
         M::FieldRef => match as_string(v) {
             V::Str(s, o) => {
                 if s.has_special() {
-                    return Err(RuleError::Value("field references must not contain wildcards".into()));
+                    return Err(RuleError::Value(
+                        "field references must not contain wildcards".into(),
+                    ));
                 }
-                out.push(V::FieldRef { field: o, starts: false, ends: false });
+                out.push(V::FieldRef {
+                    field: o,
+                    starts: false,
+                    ends: false,
+                });
             }
             v => return Err(type_err(m, &v)),
         },
@@ -785,8 +866,14 @@ fn apply_one(m: Modifier, v: V, out: &mut Vec<V>) -> Result<(), RuleError> {
 fn finish(v: V) -> Result<Pattern, RuleError> {
     Ok(match v {
         V::Str(s, _) => Pattern::Str { s, cased: false },
-        V::Num(_, t) => Pattern::Str { s: SigmaString::literal(&t), cased: false },
-        V::Bool(b) => Pattern::Str { s: SigmaString::literal(&b.to_string()), cased: false },
+        V::Num(_, t) => Pattern::Str {
+            s: SigmaString::literal(&t),
+            cased: false,
+        },
+        V::Bool(b) => Pattern::Str {
+            s: SigmaString::literal(&b.to_string()),
+            cased: false,
+        },
         V::Null => Pattern::Null,
         V::Cased(s) => Pattern::Str { s, cased: true },
         V::Re(r, f) => {
@@ -797,7 +884,13 @@ fn finish(v: V) -> Result<Pattern, RuleError> {
                 .size_limit(8 << 20);
             b.build().map_err(|e| RuleError::Regex {
                 pattern: r.clone(),
-                reason: e.to_string().lines().last().unwrap_or("").trim().to_string(),
+                reason: e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
             })?;
             Pattern::Regex { regex: r, flags: f }
         }
@@ -805,7 +898,16 @@ fn finish(v: V) -> Result<Pattern, RuleError> {
         V::Cmp(op, value) => Pattern::Cmp { op, value },
         V::Time(part, value) => Pattern::TimePart { part, value },
         V::Exists(b) => Pattern::Exists(b),
-        V::FieldRef { field, starts, ends } => Pattern::FieldRef { field, starts, ends, cased: false },
+        V::FieldRef {
+            field,
+            starts,
+            ends,
+        } => Pattern::FieldRef {
+            field,
+            starts,
+            ends,
+            cased: false,
+        },
     })
 }
 
@@ -909,11 +1011,23 @@ mod tests {
         // Spec "Wildcards": \* and \? are literals, \\ is one backslash,
         // a backslash before anything else stays a literal backslash. So
         // `C:\Windows\*` ends in a literal star; a folder wildcard is `\\*`.
-        assert_eq!(SigmaString::parse("a*b?c").parts, vec![lit("a"), Part::AnyRun, lit("b"), Part::AnyOne, lit("c")]);
+        assert_eq!(
+            SigmaString::parse("a*b?c").parts,
+            vec![lit("a"), Part::AnyRun, lit("b"), Part::AnyOne, lit("c")]
+        );
         assert_eq!(SigmaString::parse(r"a\*b\?").parts, vec![lit("a*b?")]);
-        assert_eq!(SigmaString::parse(r"C:\Windows\*").parts, vec![lit(r"C:\Windows*")]);
-        assert_eq!(SigmaString::parse(r"C:\Windows\\*").parts, vec![lit(r"C:\Windows\"), Part::AnyRun]);
-        assert_eq!(SigmaString::parse(r"C:\\*").parts, vec![lit(r"C:\"), Part::AnyRun]);
+        assert_eq!(
+            SigmaString::parse(r"C:\Windows\*").parts,
+            vec![lit(r"C:\Windows*")]
+        );
+        assert_eq!(
+            SigmaString::parse(r"C:\Windows\\*").parts,
+            vec![lit(r"C:\Windows\"), Part::AnyRun]
+        );
+        assert_eq!(
+            SigmaString::parse(r"C:\\*").parts,
+            vec![lit(r"C:\"), Part::AnyRun]
+        );
         assert_eq!(SigmaString::parse(r"a\\\*").parts, vec![lit(r"a\*")]);
         assert_eq!(SigmaString::parse(r"end\").parts, vec![lit(r"end\")]);
         assert_eq!(SigmaString::parse("").parts, vec![]);
@@ -922,27 +1036,54 @@ mod tests {
     #[test]
     fn contains_startswith_endswith_do_not_double_wildcards() {
         // pySigma: contains adds `*` only where there is none already.
-        assert_eq!(strs(&apply(&["contains"], &["*abc"]).unwrap()), vec!["*abc*"]);
-        assert_eq!(strs(&apply(&["startswith"], &["abc"]).unwrap()), vec!["abc*"]);
+        assert_eq!(
+            strs(&apply(&["contains"], &["*abc"]).unwrap()),
+            vec!["*abc*"]
+        );
+        assert_eq!(
+            strs(&apply(&["startswith"], &["abc"]).unwrap()),
+            vec!["abc*"]
+        );
         assert_eq!(strs(&apply(&["endswith"], &["a?c"]).unwrap()), vec!["*a?c"]);
     }
 
     #[test]
     fn base64_and_offsets_match_pysigma() {
         // Values from pySigma tests/test_modifiers.py (test_base64, test_base64offset).
-        assert_eq!(strs(&apply(&["base64"], &["foobar"]).unwrap()), vec!["Zm9vYmFy"]);
-        assert_eq!(strs(&apply(&["base64offset"], &["foobar"]).unwrap()), vec!["Zm9vYmFy", "Zvb2Jhc", "mb29iYX"]);
-        assert_eq!(strs(&apply(&["base64offset"], &["foob"]).unwrap()), vec!["Zm9vY", "Zvb2", "mb29i"]);
+        assert_eq!(
+            strs(&apply(&["base64"], &["foobar"]).unwrap()),
+            vec!["Zm9vYmFy"]
+        );
+        assert_eq!(
+            strs(&apply(&["base64offset"], &["foobar"]).unwrap()),
+            vec!["Zm9vYmFy", "Zvb2Jhc", "mb29iYX"]
+        );
+        assert_eq!(
+            strs(&apply(&["base64offset"], &["foob"]).unwrap()),
+            vec!["Zm9vY", "Zvb2", "mb29i"]
+        );
         assert!(apply(&["base64"], &["foo*"]).is_err());
     }
 
     #[test]
     fn utf16_encodings_then_base64() {
-        assert_eq!(strs(&apply(&["wide"], &["cmd"]).unwrap()), vec!["c\0m\0d\0"]);
-        assert_eq!(strs(&apply(&["utf16be"], &["cmd"]).unwrap()), vec!["\0c\0m\0d"]);
+        assert_eq!(
+            strs(&apply(&["wide"], &["cmd"]).unwrap()),
+            vec!["c\0m\0d\0"]
+        );
+        assert_eq!(
+            strs(&apply(&["utf16be"], &["cmd"]).unwrap()),
+            vec!["\0c\0m\0d"]
+        );
         // pySigma: utf16|base64 encodes the BOM as FF FE -> "//5jAG0AZAA=".
-        assert_eq!(strs(&apply(&["utf16", "base64"], &["cmd"]).unwrap()), vec!["//5jAG0AZAA="]);
-        assert_eq!(strs(&apply(&["wide", "base64"], &["cmd"]).unwrap()), vec!["YwBtAGQA"]);
+        assert_eq!(
+            strs(&apply(&["utf16", "base64"], &["cmd"]).unwrap()),
+            vec!["//5jAG0AZAA="]
+        );
+        assert_eq!(
+            strs(&apply(&["wide", "base64"], &["cmd"]).unwrap()),
+            vec!["YwBtAGQA"]
+        );
         assert!(apply(&["wide"], &["é"]).is_err());
     }
 
@@ -961,23 +1102,52 @@ mod tests {
         let a = apply(&["re", "i"], &["^foo|bar$"]).unwrap();
         assert!(matches!(&a.patterns[0], Pattern::Regex { flags, .. } if flags.ignore_case));
         let a = apply(&["re", "contains"], &["a|b"]).unwrap();
-        assert_eq!(a.patterns[0], Pattern::Regex { regex: ".*(?:a|b).*".into(), flags: ReFlags::default() });
+        assert_eq!(
+            a.patterns[0],
+            Pattern::Regex {
+                regex: ".*(?:a|b).*".into(),
+                flags: ReFlags::default()
+            }
+        );
         assert!(apply(&["contains", "re"], &["a"]).is_err());
-        assert!(matches!(apply(&["re"], &["a("]), Err(RuleError::Regex { .. })));
+        assert!(matches!(
+            apply(&["re"], &["a("]),
+            Err(RuleError::Regex { .. })
+        ));
         assert!(apply(&["i"], &["a"]).is_err());
     }
 
     #[test]
     fn typed_modifiers() {
-        assert!(matches!(apply(&["cidr"], &["10.0.0.0/8"]).unwrap().patterns[0], Pattern::Cidr(_)));
-        assert!(matches!(apply(&["cidr"], &["10.0.0.0/33"]), Err(RuleError::Cidr(_))));
+        assert!(matches!(
+            apply(&["cidr"], &["10.0.0.0/8"]).unwrap().patterns[0],
+            Pattern::Cidr(_)
+        ));
+        assert!(matches!(
+            apply(&["cidr"], &["10.0.0.0/33"]),
+            Err(RuleError::Cidr(_))
+        ));
         assert!(apply(&["gt"], &["abc"]).is_err());
-        assert_eq!(apply(&["gte"], &["5"]).unwrap().patterns[0], Pattern::Cmp { op: CmpOp::Gte, value: 5.0 });
+        assert_eq!(
+            apply(&["gte"], &["5"]).unwrap().patterns[0],
+            Pattern::Cmp {
+                op: CmpOp::Gte,
+                value: 5.0
+            }
+        );
         assert!(apply(&["hour"], &["24"]).is_err());
         assert!(apply(&["exists"], &["maybe"]).is_err());
         assert!(apply(&["contains", "exists"], &["true"]).is_err());
         let f = apply(&["fieldref", "endswith"], &["User"]).unwrap();
-        assert_eq!(f.patterns[0], Pattern::FieldRef { field: "User".into(), starts: false, ends: true, cased: false });
+        assert_eq!(
+            f.patterns[0],
+            Pattern::FieldRef {
+                field: "User".into(),
+                starts: false,
+                ends: true,
+                cased: false
+            }
+        );
         let n = apply(&["neq", "contains", "all"], &["a", "b"]).unwrap();
         assert!(n.negated && n.all);
     }
@@ -985,12 +1155,22 @@ mod tests {
     #[test]
     fn expand_inserts_placeholders_with_escapes() {
         let a = apply(&["expand"], &[r"\%plain%name%"]).unwrap();
-        let Pattern::Str { s, .. } = &a.patterns[0] else { panic!() };
-        assert_eq!(s.parts, vec![lit("%plain"), Part::Placeholder("name".into())]);
+        let Pattern::Str { s, .. } = &a.patterns[0] else {
+            panic!()
+        };
+        assert_eq!(
+            s.parts,
+            vec![lit("%plain"), Part::Placeholder("name".into())]
+        );
         // `contains` before `expand` keeps its wildcards (8 SigmaHQ rules do this).
         let a = apply(&["contains", "expand"], &["%name%"]).unwrap();
-        let Pattern::Str { s, .. } = &a.patterns[0] else { panic!() };
-        assert_eq!(s.parts, vec![Part::AnyRun, Part::Placeholder("name".into()), Part::AnyRun]);
+        let Pattern::Str { s, .. } = &a.patterns[0] else {
+            panic!()
+        };
+        assert_eq!(
+            s.parts,
+            vec![Part::AnyRun, Part::Placeholder("name".into()), Part::AnyRun]
+        );
         // Without `expand`, percent signs are literal (spec, "Placeholders").
         let a = apply(&[], &["%name%"]).unwrap();
         assert!(!matches!(&a.patterns[0], Pattern::Str { s, .. } if s.has_placeholder()));

@@ -14,15 +14,94 @@ use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Slot, hit};
 use crate::event::{EventError, EventView, Kind, Val};
 use crate::rule::value::{CmpOp, TimePart};
 
-/// Per-thread evaluation scratch.
-pub struct Matcher<'r> {
-    pub ruleset: &'r Ruleset,
-    pub view: EventView,
+/// Per-event hit state: which needles were seen (with their position bits)
+/// and which rules became candidates. Entries are stamped with a
+/// generation number so nothing is cleared between events.
+struct Hits {
     generation: u32,
     needle_gen: Vec<u32>,
     needle_bits: Vec<u8>,
     rule_gen: Vec<u32>,
     candidates: Vec<u32>,
+}
+
+impl Hits {
+    fn new(ruleset: &Ruleset) -> Self {
+        Hits {
+            generation: 0,
+            needle_gen: vec![0; ruleset.needle_count],
+            needle_bits: vec![0; ruleset.needle_count],
+            rule_gen: vec![0; ruleset.rules.len()],
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Starts a new event.
+    fn reset(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.needle_gen.iter_mut().for_each(|g| *g = 0);
+            self.rule_gen.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+        self.candidates.clear();
+    }
+
+    #[inline]
+    fn candidate(&mut self, r: u32) {
+        if self.rule_gen[r as usize] != self.generation {
+            self.rule_gen[r as usize] = self.generation;
+            self.candidates.push(r);
+        }
+    }
+
+    /// Runs one automaton over one value: records every needle found, with
+    /// whether it was at the start, the end or the whole value, and makes
+    /// the rules it witnesses candidates.
+    #[inline]
+    fn scan(&mut self, rs: &Ruleset, scan: &crate::compile::Scan, hay: &str) {
+        let len = hay.len();
+        let g = self.generation;
+        for m in scan.ac.find_overlapping_iter(hay) {
+            let id = scan.ids[m.pattern().as_usize()] as usize;
+            let mut bits = hit::ANY;
+            if m.start() == 0 {
+                bits |= hit::PREFIX;
+            }
+            if m.end() == len {
+                bits |= hit::SUFFIX;
+            }
+            if m.start() == 0 && m.end() == len {
+                bits |= hit::EXACT;
+            }
+            if self.needle_gen[id] != g {
+                self.needle_gen[id] = g;
+                self.needle_bits[id] = bits;
+                for &r in &rs.by_needle[id] {
+                    self.candidate(r);
+                }
+            } else {
+                self.needle_bits[id] |= bits;
+            }
+        }
+    }
+
+    /// The position bits of a needle in the current event (0: not seen).
+    #[inline]
+    fn needle(&self, id: u32) -> u8 {
+        if self.needle_gen[id as usize] == self.generation {
+            self.needle_bits[id as usize]
+        } else {
+            0
+        }
+    }
+}
+
+/// Per-thread evaluation scratch.
+pub struct Matcher<'r> {
+    pub ruleset: &'r Ruleset,
+    pub view: EventView,
+    hits: Hits,
     matched: Vec<u32>,
     /// Per rule: how many events it was evaluated on (for `--profile`).
     pub evaluated: Vec<u64>,
@@ -34,11 +113,7 @@ impl<'r> Matcher<'r> {
         Matcher {
             ruleset,
             view: EventView::new(),
-            generation: 0,
-            needle_gen: vec![0; ruleset.needle_count],
-            needle_bits: vec![0; ruleset.needle_count],
-            rule_gen: vec![0; ruleset.rules.len()],
-            candidates: Vec::new(),
+            hits: Hits::new(ruleset),
             matched: Vec::new(),
             evaluated: vec![0; ruleset.rules.len()],
             profile_nanos: None,
@@ -58,81 +133,44 @@ impl<'r> Matcher<'r> {
         Ok(&self.matched)
     }
 
-    fn next_generation(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.needle_gen.iter_mut().for_each(|g| *g = 0);
-            self.rule_gen.iter_mut().for_each(|g| *g = 0);
-            self.generation = 1;
-        }
-    }
-
     /// Evaluates the event currently loaded in `self.view`.
     pub fn evaluate_loaded(&mut self) {
-        self.next_generation();
-        self.candidates.clear();
-        self.matched.clear();
         let rs = self.ruleset;
-        let g = self.generation;
+        let hits = &mut self.hits;
+        hits.reset();
+        self.matched.clear();
         // 1. One automaton pass per present field (and keyword values).
         for &f in self.view.present() {
-            for &r in &rs.by_field[f as usize] {
-                if self.rule_gen[r as usize] != g {
-                    self.rule_gen[r as usize] = g;
-                    self.candidates.push(r);
-                }
-            }
             for scan in &rs.field_scans[f as usize] {
                 for v in self.view.values(f) {
-                    if v.kind == Kind::Null {
-                        continue;
+                    if v.kind != Kind::Null {
+                        hits.scan(rs, scan, if scan.cased { v.raw } else { v.lower });
                     }
-                    let hay = if scan.cased { v.raw } else { v.lower };
-                    scan_value(
-                        scan,
-                        hay,
-                        g,
-                        &mut self.needle_gen,
-                        &mut self.needle_bits,
-                        &mut self.candidates,
-                        rs,
-                        &mut self.rule_gen,
-                    );
                 }
             }
         }
         if !rs.keyword_scans.is_empty() {
             for v in self.view.keyword_values() {
                 for scan in &rs.keyword_scans {
-                    let hay = if scan.cased { v.raw } else { v.lower };
-                    scan_value(
-                        scan,
-                        hay,
-                        g,
-                        &mut self.needle_gen,
-                        &mut self.needle_bits,
-                        &mut self.candidates,
-                        rs,
-                        &mut self.rule_gen,
-                    );
+                    hits.scan(rs, scan, if scan.cased { v.raw } else { v.lower });
                 }
             }
         }
-        // 2. Rules without a witness are always candidates.
-        for &r in &rs.always {
-            if self.rule_gen[r as usize] != g {
-                self.rule_gen[r as usize] = g;
-                self.candidates.push(r);
+        // 2. Rules triggered by a present field, and rules without a witness.
+        for &f in self.view.present() {
+            for &r in &rs.by_field[f as usize] {
+                hits.candidate(r);
             }
+        }
+        for &r in &rs.always {
+            hits.candidate(r);
         }
         // 3. Evaluate candidates.
         let ctx = Ctx {
             view: &self.view,
-            needle_gen: &self.needle_gen,
-            needle_bits: &self.needle_bits,
-            generation: g,
+            hits: &self.hits,
         };
-        for &r in &self.candidates {
+        for &r in &self.hits.candidates {
             let rule = &rs.rules[r as usize];
             self.evaluated[r as usize] += 1;
             let ok = if let Some(p) = self.profile_nanos.as_mut() {
@@ -155,9 +193,7 @@ impl<'r> Matcher<'r> {
     pub fn item_outcomes(&self, rule: &CompiledRule) -> Vec<bool> {
         let ctx = Ctx {
             view: &self.view,
-            needle_gen: &self.needle_gen,
-            needle_bits: &self.needle_bits,
-            generation: self.generation,
+            hits: &self.hits,
         };
         rule.items.iter().map(|i| ctx.item(i)).collect()
     }
@@ -168,51 +204,9 @@ impl<'r> Matcher<'r> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn scan_value(
-    scan: &crate::compile::Scan,
-    hay: &str,
-    g: u32,
-    needle_gen: &mut [u32],
-    needle_bits: &mut [u8],
-    candidates: &mut Vec<u32>,
-    rs: &Ruleset,
-    rule_gen: &mut [u32],
-) {
-    let len = hay.len();
-    for m in scan.ac.find_overlapping_iter(hay) {
-        let id = scan.ids[m.pattern().as_usize()] as usize;
-        let mut bits = hit::ANY;
-        if m.start() == 0 {
-            bits |= hit::PREFIX;
-        }
-        if m.end() == len {
-            bits |= hit::SUFFIX;
-        }
-        if m.start() == 0 && m.end() == len {
-            bits |= hit::EXACT;
-        }
-        if needle_gen[id] != g {
-            needle_gen[id] = g;
-            needle_bits[id] = bits;
-            for &r in &rs.by_needle[id] {
-                if rule_gen[r as usize] != g {
-                    rule_gen[r as usize] = g;
-                    candidates.push(r);
-                }
-            }
-        } else {
-            needle_bits[id] |= bits;
-        }
-    }
-}
-
 struct Ctx<'a> {
     view: &'a EventView,
-    needle_gen: &'a [u32],
-    needle_bits: &'a [u8],
-    generation: u32,
+    hits: &'a Hits,
 }
 
 impl Ctx<'_> {
@@ -241,11 +235,7 @@ impl Ctx<'_> {
     }
 
     fn needle(&self, id: u32) -> u8 {
-        if self.needle_gen[id as usize] == self.generation {
-            self.needle_bits[id as usize]
-        } else {
-            0
-        }
+        self.hits.needle(id)
     }
 
     fn values<'v>(&'v self, slot: Slot) -> Box<dyn Iterator<Item = Val<'v>> + 'v> {

@@ -379,7 +379,9 @@ impl<'a> RulesetBuilder<'a> {
                 .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .match_kind(MatchKind::Standard)
                 .build(&pool.texts)
-                .expect("needles are non-empty literals");
+                // The builder only fails past u32 state IDs (billions of
+                // states); memory runs out long before any ruleset gets there.
+                .expect("automaton within aho-corasick's state ID limit");
             let scan = Scan {
                 ac,
                 ids: pool.ids,

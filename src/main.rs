@@ -153,7 +153,7 @@ enum QueryKind {
 /// The default command: run rules over events and report tag counts.
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// RULES EVENTS... (see above)
+    /// Without -r/-e: a rule path, then event files (`-` = stdin). With -r: event files. With -e: rule paths
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
     /// A rule file or directory (recursive; `deprecated` folders skipped). Repeatable.

@@ -591,18 +591,11 @@ fn opt_string(n: &Node, key: &str) -> Result<Option<String>, PErr> {
 }
 
 fn raw_value(n: &Node) -> Result<RawValue, PErr> {
-    Ok(match &n.value {
-        Value::Str(s) => RawValue::Str(s.clone()),
-        Value::Int(i) => RawValue::Int(*i),
-        Value::Float(f) => RawValue::Float(*f, f.to_string()),
-        Value::Bool(b) => RawValue::Bool(*b),
-        Value::Null => RawValue::Null,
-        _ => {
-            return Err((
-                n.pos,
-                format!("a condition value must be a scalar, found a {}", n.kind()),
-            ));
-        }
+    RawValue::from_node(n).ok_or_else(|| {
+        (
+            n.pos,
+            format!("a condition value must be a scalar, found a {}", n.kind()),
+        )
     })
 }
 

@@ -469,18 +469,11 @@ pub fn resolve_of(target: &OfTarget, searches: &[NamedSearch]) -> Vec<usize> {
 }
 
 fn raw_value(n: &Node) -> Located<RawValue> {
-    Ok(match &n.value {
-        Value::Str(s) => RawValue::Str(s.clone()),
-        Value::Int(i) => RawValue::Int(*i),
-        Value::Float(f) => RawValue::Float(*f, f.to_string()),
-        Value::Bool(b) => RawValue::Bool(*b),
-        Value::Null => RawValue::Null,
-        _ => {
-            return Err((
-                Some(n.pos),
-                RuleError::Detection(format!("a value must be a scalar, found a {}", n.kind())),
-            ));
-        }
+    RawValue::from_node(n).ok_or_else(|| {
+        (
+            Some(n.pos),
+            RuleError::Detection(format!("a value must be a scalar, found a {}", n.kind())),
+        )
     })
 }
 

@@ -389,6 +389,19 @@ pub enum RawValue {
 }
 
 impl RawValue {
+    /// The value of a YAML scalar node; `None` for lists and mappings.
+    pub fn from_node(n: &crate::yaml::Node) -> Option<RawValue> {
+        use crate::yaml::Value;
+        Some(match &n.value {
+            Value::Str(s) => RawValue::Str(s.clone()),
+            Value::Int(i) => RawValue::Int(*i),
+            Value::Float(f) => RawValue::Float(*f, f.to_string()),
+            Value::Bool(b) => RawValue::Bool(*b),
+            Value::Null => RawValue::Null,
+            Value::Seq(_) | Value::Map(_) => return None,
+        })
+    }
+
     pub fn display(&self) -> String {
         match self {
             RawValue::Str(s) => s.clone(),

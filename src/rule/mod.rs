@@ -249,7 +249,11 @@ fn merge(base: &Node, over: &Node) -> Node {
 
 fn parse_document(path: &Path, index: usize, doc: Node) -> Loaded {
     match parse_rule(path, index, &doc) {
-        Ok(r) => Loaded::Rule(Box::new(r)),
+        Ok(mut r) => {
+            // Move the document in rather than cloning it in `parse_rule`.
+            r.raw = doc;
+            Loaded::Rule(Box::new(r))
+        }
         Err((pos, e)) => failed(path, pos.or(Some(doc.pos)), e, Some(&doc)),
     }
 }
@@ -344,7 +348,10 @@ fn parse_rule(path: &Path, index: usize, doc: &Node) -> Located<Rule> {
         tags: string_list(doc, "tags")?,
         logsource,
         detection,
-        raw: doc.clone(),
+        raw: Node {
+            pos: doc.pos,
+            value: Value::Null,
+        },
     })
 }
 

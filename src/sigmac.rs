@@ -599,6 +599,24 @@ fn raw_value(n: &Node) -> Result<RawValue, PErr> {
     })
 }
 
+/// Rejects any key of a mapping that is not in `allowed`; `place` says
+/// where (e.g. " in `rewrite`") for the error message.
+fn check_keys(keys: &[(Node, Node)], allowed: &[&str], place: &str) -> Result<(), PErr> {
+    for (k, _) in keys {
+        let key = k.as_str().unwrap_or_default();
+        if !allowed.contains(&key) {
+            return Err((
+                k.pos,
+                format!(
+                    "unknown key `{key}`{place} (expected one of {})",
+                    key_list(allowed)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn parse_entry(name: &Node, e: &Node) -> Result<LogsourceEntry, PErr> {
     let name = name
         .scalar_text()
@@ -609,18 +627,7 @@ fn parse_entry(name: &Node, e: &Node) -> Result<LogsourceEntry, PErr> {
             format!("logsource `{name}` must be a mapping, found a {}", e.kind()),
         ));
     };
-    for (k, _) in keys {
-        let key = k.as_str().unwrap_or_default();
-        if !ENTRY_KEYS.contains(&key) {
-            return Err((
-                k.pos,
-                format!(
-                    "unknown key `{key}` in logsource `{name}` (expected one of {})",
-                    key_list(ENTRY_KEYS)
-                ),
-            ));
-        }
-    }
+    check_keys(keys, ENTRY_KEYS, &format!(" in logsource `{name}`"))?;
     let (category, product, service) = (
         opt_string(e, "category")?,
         opt_string(e, "product")?,
@@ -681,18 +688,7 @@ fn parse_entry(name: &Node, e: &Node) -> Result<LogsourceEntry, PErr> {
                     format!("`rewrite` must be a mapping, found a {}", r.kind()),
                 ));
             };
-            for (k, _) in items {
-                let key = k.as_str().unwrap_or_default();
-                if !LOGSOURCE_KEYS.contains(&key) {
-                    return Err((
-                        k.pos,
-                        format!(
-                            "unknown key `{key}` in `rewrite` (expected one of {})",
-                            key_list(LOGSOURCE_KEYS)
-                        ),
-                    ));
-                }
-            }
+            check_keys(items, LOGSOURCE_KEYS, " in `rewrite`")?;
             Some((
                 opt_string(r, "category")?,
                 opt_string(r, "product")?,

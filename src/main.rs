@@ -259,11 +259,7 @@ fn verify(args: VerifyArgs) -> Result<u8> {
     for w in chain.warnings() {
         eprintln!("sigma-match: {w}");
     }
-    let mapping: &dyn FieldMapping = if args.config.is_empty() {
-        &Identity
-    } else {
-        &chain
-    };
+    let mapping = mapping_of(&chain);
     let verified = v::verify_paths(
         &args.rules,
         &v::Options {
@@ -343,11 +339,7 @@ fn run(cli: RunArgs) -> Result<u8> {
         levels: cli.level.clone(),
     };
     let chain = load_configs(&cli.config, cli.verbose)?;
-    let mapping: &dyn FieldMapping = if cli.config.is_empty() {
-        &Identity
-    } else {
-        &chain
-    };
+    let mapping = mapping_of(&chain);
     let opts = CompileOptions {
         mapping,
         placeholders: &placeholders,
@@ -406,11 +398,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     use sigma_match::explain as ex;
     let placeholders = placeholders(&args.placeholders)?;
     let chain = load_configs(&args.config, false)?;
-    let mapping: &dyn FieldMapping = if args.config.is_empty() {
-        &Identity
-    } else {
-        &chain
-    };
+    let mapping = mapping_of(&chain);
     let rules = ex::find_rules(&args.rule, &args.rules)?;
     for (n, rule) in rules.into_iter().enumerate() {
         if n > 0 {
@@ -472,6 +460,16 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// The mapping a command runs under: the loaded chain, or `Identity` when
+/// no `-c` was given (which skips the per-rule logsource resolution).
+fn mapping_of(chain: &SigmacChain) -> &dyn FieldMapping {
+    if chain.configs.is_empty() {
+        &Identity
+    } else {
+        chain
+    }
+}
+
 /// Loads the mapping configurations; with `verbose`, says on stderr which
 /// keys are read and ignored. (Warnings go into the report.)
 fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
@@ -495,11 +493,7 @@ fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
 
 fn fields(args: FieldsArgs) -> Result<u8> {
     let chain = load_configs(&args.config, args.verbose)?;
-    let mapping: &dyn FieldMapping = if args.config.is_empty() {
-        &Identity
-    } else {
-        &chain
-    };
+    let mapping = mapping_of(&chain);
     let filter = RuleFilter {
         statuses: args.status,
         levels: args.level,

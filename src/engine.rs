@@ -6,6 +6,7 @@
 //! outputs (tagged timelines, match lists) need no global buffering: memory is
 //! bounded by `batch size x chunk size`.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -171,6 +172,45 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
     r
 }
 
+fn new_matcher<'r>(ruleset: &'r Ruleset, opts: &RunOptions) -> Matcher<'r> {
+    let mut m = Matcher::new(ruleset);
+    m.view.evtx_xml = !opts.no_evtx_xml;
+    if opts.profile {
+        m.enable_profile();
+    }
+    m
+}
+
+/// A matcher borrowed from the run's pool, given back when dropped.
+struct Pooled<'p, 'r> {
+    m: Option<Matcher<'r>>,
+    pool: &'p Mutex<Vec<Matcher<'r>>>,
+}
+
+impl<'p, 'r> Pooled<'p, 'r> {
+    fn take(pool: &'p Mutex<Vec<Matcher<'r>>>, new: impl FnOnce() -> Matcher<'r>) -> Self {
+        let m = pool.lock().ok().and_then(|mut p| p.pop());
+        Pooled {
+            m: Some(m.unwrap_or_else(new)),
+            pool,
+        }
+    }
+
+    fn get(&mut self) -> &mut Matcher<'r> {
+        self.m
+            .as_mut()
+            .expect("a pooled matcher is present until dropped")
+    }
+}
+
+impl Drop for Pooled<'_, '_> {
+    fn drop(&mut self) {
+        if let (Some(m), Ok(mut p)) = (self.m.take(), self.pool.lock()) {
+            p.push(m);
+        }
+    }
+}
+
 /// Runs the ruleset over the inputs, feeding ordered results to `sinks`.
 pub fn run(
     ruleset: &Ruleset,
@@ -203,6 +243,9 @@ pub fn run(
         }
     }
     let bar = opts.progress.then(|| progress_bar(total));
+    // Matchers outlive a batch (rayon calls `map_init`'s init once per
+    // split): their scan memo is the point of keeping them.
+    let pool: Mutex<Vec<Matcher<'_>>> = Mutex::new(Vec::new());
     let threads = rayon::current_num_threads().max(1);
     let batch_size = threads * 4;
     for (idx, input) in opened.iter_mut().enumerate() {
@@ -229,15 +272,8 @@ pub fn run(
             let results: Vec<ChunkResult> = batch
                 .par_iter()
                 .map_init(
-                    || {
-                        let mut m = Matcher::new(ruleset);
-                        m.view.evtx_xml = !opts.no_evtx_xml;
-                        if opts.profile {
-                            m.enable_profile();
-                        }
-                        m
-                    },
-                    |m, c| process(m, c, want_matches, opts.profile),
+                    || Pooled::take(&pool, || new_matcher(ruleset, opts)),
+                    |m, c| process(m.get(), c, want_matches, opts.profile),
                 )
                 .collect();
             for (chunk, mut res) in batch.iter().zip(results) {

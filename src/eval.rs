@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Slot, hit};
 use crate::event::{EventError, EventView, Kind, Val};
+use crate::memo::{self, Lookup, PackedHit, ScanMemo};
 use crate::rule::value::{CmpOp, TimePart};
 
 /// Per-event hit state: which needles were seen (with their position bits)
@@ -55,34 +56,19 @@ impl Hits {
         }
     }
 
-    /// Runs one automaton over one value: records every needle found, with
-    /// whether it was at the start, the end or the whole value, and makes
-    /// the rules it witnesses candidates.
+    /// Records that needle `id` was seen with position `bits`, and makes the
+    /// rules it witnesses candidates.
     #[inline]
-    fn scan(&mut self, rs: &Ruleset, scan: &crate::compile::Scan, hay: &str) {
-        let len = hay.len();
-        let g = self.generation;
-        for m in scan.ac.find_overlapping_iter(hay) {
-            let id = scan.ids[m.pattern().as_usize()] as usize;
-            let mut bits = hit::ANY;
-            if m.start() == 0 {
-                bits |= hit::PREFIX;
+    fn see(&mut self, rs: &Ruleset, id: u32, bits: u8) {
+        let i = id as usize;
+        if self.needle_gen[i] != self.generation {
+            self.needle_gen[i] = self.generation;
+            self.needle_bits[i] = bits;
+            for &r in &rs.by_needle[i] {
+                self.candidate(r);
             }
-            if m.end() == len {
-                bits |= hit::SUFFIX;
-            }
-            if m.start() == 0 && m.end() == len {
-                bits |= hit::EXACT;
-            }
-            if self.needle_gen[id] != g {
-                self.needle_gen[id] = g;
-                self.needle_bits[id] = bits;
-                for &r in &rs.by_needle[id] {
-                    self.candidate(r);
-                }
-            } else {
-                self.needle_bits[id] |= bits;
-            }
+        } else {
+            self.needle_bits[i] |= bits;
         }
     }
 
@@ -97,11 +83,80 @@ impl Hits {
     }
 }
 
+/// Runs one automaton over one value and appends every needle found, with
+/// whether it was at the start, the end or the whole value.
+#[inline]
+fn scan_into(out: &mut Vec<PackedHit>, scan: &crate::compile::Scan, hay: &str) {
+    let len = hay.len();
+    for m in scan.ac.find_overlapping_iter(hay) {
+        let id = scan.ids[m.pattern().as_usize()];
+        let mut bits = hit::ANY;
+        if m.start() == 0 {
+            bits |= hit::PREFIX;
+        }
+        if m.end() == len {
+            bits |= hit::SUFFIX;
+        }
+        if m.start() == 0 && m.end() == len {
+            bits |= hit::EXACT;
+        }
+        out.push(memo::pack(id, bits));
+    }
+}
+
+/// The needles of one value in one slot: from the memo, or by running the
+/// slot's automatons (and remembering the result).
+#[inline]
+fn scan_value(
+    rs: &Ruleset,
+    hits: &mut Hits,
+    memo: &mut ScanMemo,
+    scratch: &mut Vec<PackedHit>,
+    fold: &mut String,
+    slot: u32,
+    scans: &[crate::compile::Scan],
+    v: Val<'_>,
+) {
+    match memo.lookup(slot, v.raw.as_bytes()) {
+        Lookup::Found(found) => {
+            for &h in found {
+                let (id, bits) = memo::unpack(h);
+                hits.see(rs, id, bits);
+            }
+        }
+        Lookup::Missing(token) => {
+            scratch.clear();
+            let mut folded = None;
+            for scan in scans {
+                let hay = if scan.cased {
+                    v.raw
+                } else {
+                    folded.get_or_insert_with(|| {
+                        fold.clear();
+                        crate::event::lower_into(fold, v.raw);
+                    });
+                    fold.as_str()
+                };
+                scan_into(scratch, scan, hay);
+            }
+            for &h in scratch.iter() {
+                let (id, bits) = memo::unpack(h);
+                hits.see(rs, id, bits);
+            }
+            memo.insert(token, slot, v.raw.as_bytes(), scratch);
+        }
+    }
+}
+
 /// Per-thread evaluation scratch.
 pub struct Matcher<'r> {
     pub ruleset: &'r Ruleset,
     pub view: EventView,
     hits: Hits,
+    /// Scan results of recently seen values (see [`crate::memo`]).
+    pub memo: ScanMemo,
+    scratch: Vec<PackedHit>,
+    fold: String,
     matched: Vec<u32>,
     /// Per rule: how many events it was evaluated on (for `--profile`).
     pub evaluated: Vec<u64>,
@@ -114,6 +169,9 @@ impl<'r> Matcher<'r> {
             ruleset,
             view: EventView::new(),
             hits: Hits::new(ruleset),
+            memo: ScanMemo::default(),
+            scratch: Vec::new(),
+            fold: String::new(),
             matched: Vec::new(),
             evaluated: vec![0; ruleset.rules.len()],
             profile_nanos: None,
@@ -139,21 +197,33 @@ impl<'r> Matcher<'r> {
         let hits = &mut self.hits;
         hits.reset();
         self.matched.clear();
-        // 1. One automaton pass per present field (and keyword values).
+        // 1. One automaton pass per present field (and keyword values),
+        //    unless the memo has seen the value.
         for &f in self.view.present() {
-            for scan in &rs.field_scans[f as usize] {
-                for v in self.view.values(f) {
-                    if v.kind != Kind::Null {
-                        hits.scan(rs, scan, if scan.cased { v.raw } else { v.lower });
-                    }
+            let scans = &rs.field_scans[f as usize];
+            if scans.is_empty() {
+                continue;
+            }
+            for v in self.view.values(f) {
+                if v.kind != Kind::Null {
+                    scan_value(
+                        rs,
+                        hits,
+                        &mut self.memo,
+                        &mut self.scratch,
+                        &mut self.fold,
+                        f,
+                        scans,
+                        v,
+                    );
                 }
             }
         }
         if !rs.keyword_scans.is_empty() {
             for v in self.view.keyword_values() {
-                for scan in &rs.keyword_scans {
-                    hits.scan(rs, scan, if scan.cased { v.raw } else { v.lower });
-                }
+                let scans = &rs.keyword_scans;
+                let (memo, scratch, fold) = (&mut self.memo, &mut self.scratch, &mut self.fold);
+                scan_value(rs, hits, memo, scratch, fold, memo::KEYWORDS, scans, v);
             }
         }
         // 2. Rules triggered by a present field, and rules without a witness.
@@ -269,7 +339,12 @@ impl Ctx<'_> {
                     return false;
                 }
                 self.any_value(slot, |v| {
-                    v.kind != Kind::Null && glob.is_match(if *cased { v.raw } else { v.lower })
+                    v.kind != Kind::Null
+                        && if *cased {
+                            glob.is_match(v.raw)
+                        } else {
+                            glob.is_match(&v.folded())
+                        }
                 })
             }
             Pat::Wild { re, cased, witness } => {
@@ -279,7 +354,12 @@ impl Ctx<'_> {
                     return false;
                 }
                 self.any_value(slot, |v| {
-                    v.kind != Kind::Null && re.is_match(if *cased { v.raw } else { v.lower })
+                    v.kind != Kind::Null
+                        && if *cased {
+                            re.is_match(v.raw)
+                        } else {
+                            re.is_match(&v.folded())
+                        }
                 })
             }
             Pat::Regex(re) => self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(v.raw)),
@@ -328,10 +408,11 @@ impl Ctx<'_> {
                     v.kind != Kind::Null
                         && others.iter().any(|o| {
                             let (a, b) = if *cased {
-                                (v.raw, o.raw)
+                                (v.raw.into(), o.raw.into())
                             } else {
-                                (v.lower, o.lower)
+                                (v.folded(), o.folded())
                             };
+                            let (a, b): (&str, &str) = (&a, &b);
                             match (starts, ends) {
                                 (false, false) => a == b,
                                 (true, false) => a.starts_with(b),

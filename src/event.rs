@@ -27,12 +27,29 @@ pub enum Kind {
 }
 
 /// A value seen by matchers: the raw text (numbers and booleans as JSON
-/// prints them) and its lower-cased form.
+/// prints them). Its case-folded form is made on demand ([`Val::folded`]):
+/// most values are only looked up in the scan memo, never folded.
 #[derive(Debug, Clone, Copy)]
 pub struct Val<'a> {
     pub kind: Kind,
     pub raw: &'a str,
-    pub lower: &'a str,
+}
+
+impl<'a> Val<'a> {
+    /// The case-folded value ([`fold_case`]), borrowed when folding would
+    /// not change it.
+    pub fn folded(&self) -> std::borrow::Cow<'a, str> {
+        fold_case_cow(self.raw)
+    }
+}
+
+/// [`fold_case`], borrowing `s` when it is already folded.
+pub fn fold_case_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        std::borrow::Cow::Owned(fold_case(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// The fields a ruleset references, by name.
@@ -109,7 +126,6 @@ pub enum EventError {
 struct Rec {
     kind: Kind,
     raw: (u32, u32),
-    lower: (u32, u32),
     next: u32,
 }
 
@@ -124,7 +140,6 @@ pub struct EventView {
     recs: Vec<Rec>,
     keyword_recs: Vec<u32>,
     text: String,
-    lower: String,
     line: Vec<u8>,
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
@@ -154,7 +169,6 @@ impl Default for EventView {
             recs: Vec::new(),
             keyword_recs: Vec::new(),
             text: String::new(),
-            lower: String::new(),
             line: Vec::new(),
             buffers: simd_json::Buffers::new(4096),
             tape: Some(simd_json::Tape::null().reset()),
@@ -180,16 +194,24 @@ pub fn fold_case(s: &str) -> String {
     out
 }
 
-fn lower_into(out: &mut String, s: &str) {
-    if s.is_ascii() {
+/// Appends the case-folded `s` to `out`: ASCII runs byte by byte, other
+/// characters through Unicode `to_lowercase`.
+pub fn lower_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
         let start = out.len();
-        out.push_str(s);
-        // SAFETY-free: ASCII lowercasing keeps the string valid UTF-8.
-        let tail = unsafe { out[start..].as_bytes_mut() };
-        tail.make_ascii_lowercase();
-    } else {
-        for c in s.chars() {
+        out.push_str(&rest[..ascii]);
+        // Lowercasing ASCII bytes keeps the string valid UTF-8.
+        out[start..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
             out.extend(c.to_lowercase());
+            rest = chars.as_str();
         }
     }
 }
@@ -214,7 +236,6 @@ impl EventView {
         self.recs.clear();
         self.keyword_recs.clear();
         self.text.clear();
-        self.lower.clear();
         self.xml = None;
         self.rec_source = None;
         self.rec_filename = None;
@@ -271,12 +292,9 @@ impl EventView {
         }
         let rs = self.text.len() as u32;
         self.text.push_str(raw);
-        let ls = self.lower.len() as u32;
-        lower_into(&mut self.lower, raw);
         let rec = Rec {
             kind,
             raw: (rs, self.text.len() as u32),
-            lower: (ls, self.lower.len() as u32),
             next: NONE,
         };
         let ri = self.recs.len() as u32;
@@ -536,7 +554,6 @@ impl EventView {
         Val {
             kind: rec.kind,
             raw: &self.text[rec.raw.0 as usize..rec.raw.1 as usize],
-            lower: &self.lower[rec.lower.0 as usize..rec.lower.1 as usize],
         }
     }
 }
@@ -665,7 +682,10 @@ mod tests {
         v.load(br#"{"a":"HeLLo","b":{"c":"x"},"n":4688,"f":1.5,"t":true,"z":null,"arr":["p",2],"skip":"q"}"#, &i)
             .unwrap();
         assert_eq!(raws(&v, &i, "a"), vec!["HeLLo"]);
-        assert_eq!(v.values(i.get("a").unwrap()).next().unwrap().lower, "hello");
+        assert_eq!(
+            v.values(i.get("a").unwrap()).next().unwrap().folded(),
+            "hello"
+        );
         assert_eq!(raws(&v, &i, "b.c"), vec!["x"]);
         assert_eq!(raws(&v, &i, "n"), vec!["4688"]);
         assert_eq!(raws(&v, &i, "f"), vec!["1.5"]);

@@ -38,6 +38,7 @@ pub mod floor;
 pub mod loader;
 pub mod lucene;
 pub mod mapping;
+pub mod memo;
 pub mod output;
 pub mod report;
 pub mod rule;

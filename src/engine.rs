@@ -85,6 +85,9 @@ pub struct RunStats {
     pub field_seen: Vec<u64>,
     /// Inputs that could not be read.
     pub input_errors: Vec<String>,
+    /// Value scans answered by the scan memo, out of all value scans.
+    pub memo_hits: u64,
+    pub memo_lookups: u64,
 }
 
 impl RunStats {
@@ -342,6 +345,10 @@ pub fn run(
                 + distinct.get(&(r as u32)).map_or(0, |s| s.len() as u64)
         })
         .collect();
+    for m in pool.into_inner().unwrap_or_default() {
+        stats.memo_hits += m.scanner.memo.hit_count;
+        stats.memo_lookups += m.scanner.memo.hit_count + m.scanner.memo.miss_count;
+    }
     stats.elapsed = start.elapsed();
     Ok(stats)
 }

@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Slot, hit};
+use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Scan, Slot, hit};
 use crate::event::{EventError, EventView, Kind, Val};
 use crate::memo::{self, Lookup, PackedHit, ScanMemo};
 use crate::rule::value::{CmpOp, TimePart};
@@ -86,7 +86,7 @@ impl Hits {
 /// Runs one automaton over one value and appends every needle found, with
 /// whether it was at the start, the end or the whole value.
 #[inline]
-fn scan_into(out: &mut Vec<PackedHit>, scan: &crate::compile::Scan, hay: &str) {
+fn scan_into(out: &mut Vec<PackedHit>, scan: &Scan, hay: &str) {
     let len = hay.len();
     for m in scan.ac.find_overlapping_iter(hay) {
         let id = scan.ids[m.pattern().as_usize()];
@@ -104,46 +104,50 @@ fn scan_into(out: &mut Vec<PackedHit>, scan: &crate::compile::Scan, hay: &str) {
     }
 }
 
-/// The needles of one value in one slot: from the memo, or by running the
-/// slot's automatons (and remembering the result).
-#[inline]
-fn scan_value(
-    rs: &Ruleset,
-    hits: &mut Hits,
-    memo: &mut ScanMemo,
-    scratch: &mut Vec<PackedHit>,
-    fold: &mut String,
-    slot: u32,
-    scans: &[crate::compile::Scan],
-    v: Val<'_>,
-) {
-    match memo.lookup(slot, v.raw.as_bytes()) {
-        Lookup::Found(found) => {
-            for &h in found {
-                let (id, bits) = memo::unpack(h);
-                hits.see(rs, id, bits);
+/// The memoised scanning of values: the memo and the scratch buffers of a
+/// miss.
+#[derive(Default)]
+pub struct Scanner {
+    /// Scan results of recently seen values (see [`crate::memo`]).
+    pub memo: ScanMemo,
+    found: Vec<PackedHit>,
+    fold: String,
+}
+
+impl Scanner {
+    /// The needles of one value in one slot: from the memo, or by running
+    /// the slot's automatons (and remembering the result).
+    #[inline]
+    fn value(&mut self, rs: &Ruleset, hits: &mut Hits, slot: u32, scans: &[Scan], v: Val<'_>) {
+        match self.memo.lookup(slot, v.raw.as_bytes()) {
+            Lookup::Found(found) => {
+                for &h in found {
+                    let (id, bits) = memo::unpack(h);
+                    hits.see(rs, id, bits);
+                }
             }
-        }
-        Lookup::Missing(token) => {
-            scratch.clear();
-            let mut folded = None;
-            for scan in scans {
-                let hay = if scan.cased {
-                    v.raw
-                } else {
-                    folded.get_or_insert_with(|| {
-                        fold.clear();
-                        crate::event::lower_into(fold, v.raw);
-                    });
-                    fold.as_str()
-                };
-                scan_into(scratch, scan, hay);
+            Lookup::Missing(token) => {
+                self.found.clear();
+                let mut folded = false;
+                for scan in scans {
+                    let hay = if scan.cased {
+                        v.raw
+                    } else {
+                        if !folded {
+                            self.fold.clear();
+                            crate::event::lower_into(&mut self.fold, v.raw);
+                            folded = true;
+                        }
+                        self.fold.as_str()
+                    };
+                    scan_into(&mut self.found, scan, hay);
+                }
+                for &h in &self.found {
+                    let (id, bits) = memo::unpack(h);
+                    hits.see(rs, id, bits);
+                }
+                self.memo.insert(token, slot, v.raw.as_bytes(), &self.found);
             }
-            for &h in scratch.iter() {
-                let (id, bits) = memo::unpack(h);
-                hits.see(rs, id, bits);
-            }
-            memo.insert(token, slot, v.raw.as_bytes(), scratch);
         }
     }
 }
@@ -153,10 +157,7 @@ pub struct Matcher<'r> {
     pub ruleset: &'r Ruleset,
     pub view: EventView,
     hits: Hits,
-    /// Scan results of recently seen values (see [`crate::memo`]).
-    pub memo: ScanMemo,
-    scratch: Vec<PackedHit>,
-    fold: String,
+    pub scanner: Scanner,
     matched: Vec<u32>,
     /// Per rule: how many events it was evaluated on (for `--profile`).
     pub evaluated: Vec<u64>,
@@ -169,9 +170,7 @@ impl<'r> Matcher<'r> {
             ruleset,
             view: EventView::new(),
             hits: Hits::new(ruleset),
-            memo: ScanMemo::default(),
-            scratch: Vec::new(),
-            fold: String::new(),
+            scanner: Scanner::default(),
             matched: Vec::new(),
             evaluated: vec![0; ruleset.rules.len()],
             profile_nanos: None,
@@ -206,24 +205,14 @@ impl<'r> Matcher<'r> {
             }
             for v in self.view.values(f) {
                 if v.kind != Kind::Null {
-                    scan_value(
-                        rs,
-                        hits,
-                        &mut self.memo,
-                        &mut self.scratch,
-                        &mut self.fold,
-                        f,
-                        scans,
-                        v,
-                    );
+                    self.scanner.value(rs, hits, f, scans, v);
                 }
             }
         }
         if !rs.keyword_scans.is_empty() {
             for v in self.view.keyword_values() {
-                let scans = &rs.keyword_scans;
-                let (memo, scratch, fold) = (&mut self.memo, &mut self.scratch, &mut self.fold);
-                scan_value(rs, hits, memo, scratch, fold, memo::KEYWORDS, scans, v);
+                self.scanner
+                    .value(rs, hits, memo::KEYWORDS, &rs.keyword_scans, v);
             }
         }
         // 2. Rules triggered by a present field, and rules without a witness.

@@ -24,6 +24,29 @@ use sigma_match::sigmac::SigmacChain;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `print!` to stdout that ends the process quietly when the reader has
+/// gone (`sigma-match ... | head`), as ripgrep does, instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+macro_rules! outln {
+    () => { emit(format_args!("\n")) };
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("sigma-match: error: writing to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
 /// Exit status: everything ran (rule or line problems are reported).
 const EXIT_OK: u8 = 0;
 /// Exit status with `--strict`: some rule failed or some line was malformed.
@@ -275,15 +298,15 @@ fn verify(args: VerifyArgs) -> Result<u8> {
         None => None,
     };
     match args.format {
-        Format::Json => println!("{}", output::to_json(&verified, moved.as_deref())),
+        Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
         Format::Table => {
             if !args.quiet {
-                print!("{}", output::finding_lines(&verified));
+                out!("{}", output::finding_lines(&verified));
             }
             if let Some(m) = &moved {
-                print!("{}", output::moved_lines(m));
+                out!("{}", output::moved_lines(m));
             }
-            print!("{}", output::summary(&verified));
+            out!("{}", output::summary(&verified));
         }
     }
     let warned = verified
@@ -370,7 +393,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     if outputs.uses_stdout() {
         eprint!("{text}");
     } else {
-        print!("{text}");
+        out!("{text}");
     }
     if !stats.input_errors.is_empty() {
         for e in &stats.input_errors {
@@ -402,7 +425,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     let rules = ex::find_rules(&args.rule, &args.rules)?;
     for (n, rule) in rules.into_iter().enumerate() {
         if n > 0 {
-            println!();
+            outln!();
         }
         let lucene = args
             .query
@@ -422,19 +445,19 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             let mut m = sigma_match::eval::Matcher::new(&rs);
             match ex::Outcome::evaluate(&mut m, &text) {
                 Ok(o) => {
-                    println!("event: {file}:{line}");
-                    print!("{}", ex::render(&rs, mapping, Some(&o)));
+                    outln!("event: {file}:{line}");
+                    out!("{}", ex::render(&rs, mapping, Some(&o)));
                 }
                 Err(e) => anyhow::bail!("{file}:{line}: malformed event: {e}"),
             }
         } else if let Some(path) = &args.events {
             let (text, lines, matched, malformed) =
                 ex::explain_events(&rs, mapping, path, args.limit)?;
-            print!("{text}");
+            out!("{text}");
             if matched == 0 {
-                print!("{}", ex::render(&rs, mapping, None));
+                out!("{}", ex::render(&rs, mapping, None));
             }
-            println!(
+            outln!(
                 "{}: {matched} of {lines} events matched ({malformed} malformed){}",
                 path.display(),
                 if matched > args.limit {
@@ -444,16 +467,16 @@ fn explain(args: ExplainArgs) -> Result<u8> {
                 }
             );
         } else {
-            print!("{}", ex::render(&rs, mapping, None));
+            out!("{}", ex::render(&rs, mapping, None));
         }
         match lucene {
             Some(Ok(q)) => {
-                println!("lucene: {}", q.query);
+                outln!("lucene: {}", q.query);
                 for c in q.caveats {
-                    println!("  caveat: {c}");
+                    outln!("  caveat: {c}");
                 }
             }
-            Some(Err(e)) => println!("lucene: not expressible: {e}"),
+            Some(Err(e)) => outln!("lucene: not expressible: {e}"),
             None => {}
         }
     }
@@ -510,11 +533,11 @@ fn fields(args: FieldsArgs) -> Result<u8> {
         eprintln!("sigma-match: {w}");
     }
     match args.format {
-        Format::Json => println!("{}", usage.to_json()),
+        Format::Json => outln!("{}", usage.to_json()),
         Format::Table => {
-            print!("{}", usage.to_table());
+            out!("{}", usage.to_table());
             if !failed.is_empty() {
-                println!("\n{} rules not loaded (run them for details)", failed.len());
+                outln!("\n{} rules not loaded (run them for details)", failed.len());
             }
         }
     }
@@ -527,7 +550,7 @@ fn parse_only(cli: &RunArgs) -> Result<u8> {
     anyhow::ensure!(!inputs.is_empty(), "--parse-only needs event files");
     let s = sigma_match::floor::parse_only(&inputs);
     let secs = s.elapsed.as_secs_f64();
-    println!(
+    outln!(
         "parse-only: {} events, {} malformed, {} bytes | {:.2}s, {:.0} events/s",
         s.events,
         s.malformed,

@@ -81,6 +81,10 @@ pub struct Summary {
     pub bytes: u64,
     pub elapsed_seconds: f64,
     pub events_per_second: f64,
+    /// Field values looked up in the scan memo, and how many it answered
+    /// without running an automaton (see `sigma_match::memo`).
+    pub value_scans: u64,
+    pub value_scans_memoised: u64,
 }
 
 /// Everything a run reports.
@@ -210,6 +214,8 @@ impl Report {
                 bytes: stats.bytes,
                 elapsed_seconds: stats.elapsed.as_secs_f64(),
                 events_per_second: stats.events_per_second(),
+                value_scans: stats.memo_lookups,
+                value_scans_memoised: stats.memo_hits,
             },
             rules: rows,
             malformed: stats
@@ -267,6 +273,13 @@ impl Report {
                 out,
                 "\nprofile (top {profile_top} of {} rules by evaluation time; {every} rules have no witness and run on every event, marked *):",
                 prof.len()
+            );
+            let s = &self.summary;
+            let _ = writeln!(
+                out,
+                "value scans: {}, {:.1}% answered by the scan memo",
+                s.value_scans,
+                100.0 * s.value_scans_memoised as f64 / (s.value_scans.max(1)) as f64
             );
             let _ = writeln!(
                 out,

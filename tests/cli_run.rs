@@ -250,3 +250,23 @@ fn bundled_windows_logsource_config_restricts_rules_to_their_channels() {
     );
     assert_eq!(count(&mapped, "Any Security Channel Event"), vec![5]);
 }
+
+/// `sigma-match ... | head`: a reader that goes away early ends the run
+/// quietly (exit 0), never with a panic (`println!` would panic on EPIPE).
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let mut child = bin()
+        .args([
+            "testdata/timesketch/rules",
+            "testdata/timesketch/sigma_events.jsonl",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -628,19 +628,7 @@ impl<'a> RulesetBuilder<'a> {
                     out.push(self.compile_string(slot, &s, *cased)?);
                 }
             }
-            Pattern::Regex { regex, flags } => {
-                let re = regex::RegexBuilder::new(regex)
-                    .case_insensitive(flags.ignore_case)
-                    .multi_line(flags.multi_line)
-                    .dot_matches_new_line(flags.dot_all)
-                    .size_limit(8 << 20)
-                    .build()
-                    .map_err(|e| RuleError::Regex {
-                        pattern: regex.clone(),
-                        reason: e.to_string(),
-                    })?;
-                out.push(Pat::Regex(re));
-            }
+            Pattern::Regex { compiled, .. } => out.push(Pat::Regex(compiled.0.clone())),
             Pattern::Cidr(n) => out.push(Pat::Cidr(*n)),
             Pattern::Cmp { op, value } => out.push(Pat::Cmp {
                 op: *op,

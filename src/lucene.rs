@@ -229,7 +229,7 @@ impl Translator<'_> {
                 }
                 out
             }
-            Pattern::Regex { regex, flags } => {
+            Pattern::Regex { regex, flags, .. } => {
                 if flags.ignore_case || flags.multi_line || flags.dot_all {
                     self.caveat("regex flags (i, m, s) have no query_string equivalent; the regexp runs without them".into());
                 }

@@ -344,6 +344,16 @@ pub struct ReFlags {
     pub dot_all: bool,
 }
 
+/// A compiled `re` value; equal when the source patterns are.
+#[derive(Debug, Clone)]
+pub struct CompiledRegex(pub regex::Regex);
+
+impl PartialEq for CompiledRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
 /// One value of a detection item after all modifiers were applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pattern {
@@ -355,6 +365,10 @@ pub enum Pattern {
     Regex {
         regex: String,
         flags: ReFlags,
+        /// The regex compiled with `flags` when the rule was read (compiling
+        /// it again for the matcher would double the start-up cost of
+        /// regexes).
+        compiled: CompiledRegex,
     },
     Cidr(IpNet),
     Cmp {
@@ -890,22 +904,12 @@ fn finish(v: V) -> Result<Pattern, RuleError> {
         V::Null => Pattern::Null,
         V::Cased(s) => Pattern::Str { s, cased: true },
         V::Re(r, f) => {
-            let mut b = regex::RegexBuilder::new(&r);
-            b.case_insensitive(f.ignore_case)
-                .multi_line(f.multi_line)
-                .dot_matches_new_line(f.dot_all)
-                .size_limit(8 << 20);
-            b.build().map_err(|e| RuleError::Regex {
-                pattern: r.clone(),
-                reason: e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            })?;
-            Pattern::Regex { regex: r, flags: f }
+            let compiled = CompiledRegex(compile_regex(&r, f)?);
+            Pattern::Regex {
+                regex: r,
+                flags: f,
+                compiled,
+            }
         }
         V::Cidr(n) => Pattern::Cidr(n),
         V::Cmp(op, value) => Pattern::Cmp { op, value },
@@ -993,6 +997,28 @@ pub fn windash(s: &SigmaString) -> Vec<SigmaString> {
         }
     }
     results
+}
+
+/// Compiles a Sigma `re` value with its `i`/`m`/`s` flags (the regex
+/// crate's syntax; the size limit keeps a hostile rule from exhausting
+/// memory).
+pub fn compile_regex(r: &str, f: ReFlags) -> Result<regex::Regex, RuleError> {
+    regex::RegexBuilder::new(r)
+        .case_insensitive(f.ignore_case)
+        .multi_line(f.multi_line)
+        .dot_matches_new_line(f.dot_all)
+        .size_limit(8 << 20)
+        .build()
+        .map_err(|e| RuleError::Regex {
+            pattern: r.to_string(),
+            reason: e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -1119,7 +1145,8 @@ mod tests {
             a.patterns[0],
             Pattern::Regex {
                 regex: ".*(?:a|b).*".into(),
-                flags: ReFlags::default()
+                flags: ReFlags::default(),
+                compiled: CompiledRegex(compile_regex(".*(?:a|b).*", ReFlags::default()).unwrap()),
             }
         );
         assert!(apply(&["contains", "re"], &["a"]).is_err());

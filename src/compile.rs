@@ -216,8 +216,9 @@ pub struct CompiledRule {
 /// Something seen while scanning an event that makes a rule a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Trigger {
-    /// The needle was found in its field.
-    Needle(NeedleId),
+    /// The needle was found in its field at a position the pattern accepts
+    /// (a [`hit`] mask: `EventID: 4` is not triggered by the `4` in `4688`).
+    Needle(NeedleId, u8),
     /// The field is present (for regex, CIDR, numeric, time-part, empty,
     /// `exists`, and field-reference checks, which all need a value).
     Field(FieldId),
@@ -272,8 +273,9 @@ pub struct Ruleset {
     pub needle_text: Vec<String>,
     /// Rules to evaluate for every event (no witness).
     pub always: Vec<u32>,
-    /// Rules to evaluate when a needle was seen.
-    pub by_needle: Vec<Vec<u32>>,
+    /// Rules to evaluate when a needle was seen, with the [`hit`] mask of
+    /// positions that trigger them.
+    pub by_needle: Vec<Vec<(u32, u8)>>,
     /// Rules to evaluate when a field is present.
     pub by_field: Vec<Vec<u32>>,
 }
@@ -410,7 +412,9 @@ impl<'a> RulesetBuilder<'a> {
                 Some(ts) => {
                     for &t in ts {
                         match t {
-                            Trigger::Needle(n) => by_needle[n as usize].push(i as u32),
+                            Trigger::Needle(n, mode) => {
+                                by_needle[n as usize].push((i as u32, mode))
+                            }
                             Trigger::Field(f) => by_field[f as usize].push(i as u32),
                         }
                     }
@@ -458,7 +462,7 @@ impl<'a> RulesetBuilder<'a> {
         // The witness comes from the rule's own detection first: logsource
         // conditions (Channel, EventID) are present in most events and
         // would make a poor filter.
-        let own_witness = witness(&simplify(expr.clone()), &items);
+        let own_witness = witness(&simplify(expr.clone()), &items, &self.needle_text);
         let extra = self.opts.mapping.logsource_conditions(&rule.logsource);
         if !extra.is_empty() {
             let mut all = vec![expr];
@@ -472,7 +476,7 @@ impl<'a> RulesetBuilder<'a> {
             expr = Expr::And(all);
         }
         let expr = simplify(expr);
-        let witness = own_witness.or_else(|| witness(&expr, &items));
+        let witness = own_witness.or_else(|| witness(&expr, &items, &self.needle_text));
         Ok(Compiled {
             items,
             expr,
@@ -850,7 +854,7 @@ fn simplify(e: Expr) -> Expr {
 /// What must be seen for `p` to match a value of `slot`.
 fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
     match (p, slot) {
-        (Pat::Needle { id, .. }, _) => Some(vec![Trigger::Needle(*id)]),
+        (Pat::Needle { id, mode }, _) => Some(vec![Trigger::Needle(*id, *mode)]),
         (
             Pat::Glob {
                 witness: Some(w), ..
@@ -859,7 +863,7 @@ fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
                 witness: Some(w), ..
             },
             _,
-        ) => Some(vec![Trigger::Needle(*w)]),
+        ) => Some(vec![Trigger::Needle(*w, hit::ANY)]),
         // These only match an existing, non-null value of the field.
         (
             Pat::Glob { .. }
@@ -878,21 +882,65 @@ fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
 }
 
 /// How selective a witness is (lower is better): a field being present is
-/// much more common than a needle being found.
-fn witness_cost(w: &[Trigger]) -> usize {
+/// much more common than a needle being found, and a short needle is found
+/// far more often than a long one (`:` is in every timestamp; keyword rule
+/// `Remote File Copy` must be triggered by `scp `, not by `:` or `@`).
+fn witness_cost(w: &[Trigger], needle_text: &[String]) -> usize {
     w.iter()
-        .map(|t| {
-            if matches!(t, Trigger::Field(_)) {
-                64
-            } else {
-                1
-            }
+        .map(|t| match t {
+            Trigger::Field(_) => 64,
+            Trigger::Needle(n, _) => match needle_text[*n as usize].len() {
+                0..=1 => 32,
+                2 => 16,
+                3 => 4,
+                _ => 1,
+            },
         })
         .sum()
 }
 
+/// Triggers of which at least one is necessary for `not e` to be true.
+/// Only one kind of negation promises anything: `not field: null` (common
+/// as `filter_main_null` in SigmaHQ rules made of filters only) needs the
+/// field to be present; De Morgan carries that through `and`/`or`.
+fn negated_witness(e: &Expr, items: &[Item], needle_text: &[String]) -> Option<Vec<Trigger>> {
+    match e {
+        Expr::Item(i) => {
+            let item = &items[*i as usize];
+            let Slot::Field(f) = item.slot else {
+                return None;
+            };
+            let absent_only = !item.pats.is_empty()
+                && item
+                    .pats
+                    .iter()
+                    .all(|p| matches!(p, Pat::Null | Pat::Exists(false)));
+            absent_only.then(|| vec![Trigger::Field(f)])
+        }
+        Expr::Not(x) => witness(x, items, needle_text),
+        // not (a or b) = not a and not b: any conjunct's witness will do.
+        Expr::Or(v) => v
+            .iter()
+            .filter_map(|x| negated_witness(x, items, needle_text))
+            .min_by_key(|w| witness_cost(w, needle_text)),
+        // not (a and b) = not a or not b: every disjunct needs a witness.
+        Expr::And(v) => {
+            let mut out = Vec::new();
+            for x in v {
+                out.extend(negated_witness(x, items, needle_text)?);
+            }
+            out.sort_unstable();
+            out.dedup();
+            Some(out)
+        }
+        Expr::Const(false) => None,
+        Expr::Const(true) => Some(Vec::new()),
+        Expr::AtLeast(..) => None,
+    }
+}
+
 /// Triggers of which at least one is necessary for `e` to be true.
-fn witness(e: &Expr, items: &[Item]) -> Option<Vec<Trigger>> {
+fn witness(e: &Expr, items: &[Item], needle_text: &[String]) -> Option<Vec<Trigger>> {
     match e {
         Expr::Item(i) => {
             let item = &items[*i as usize];
@@ -906,7 +954,7 @@ fn witness(e: &Expr, items: &[Item]) -> Option<Vec<Trigger>> {
                         }
                         Some(w)
                     })
-                    .min_by_key(|w| witness_cost(w))
+                    .min_by_key(|w| witness_cost(w, needle_text))
             } else {
                 let mut out = Vec::new();
                 for p in &item.pats {
@@ -919,18 +967,19 @@ fn witness(e: &Expr, items: &[Item]) -> Option<Vec<Trigger>> {
         }
         Expr::And(v) => v
             .iter()
-            .filter_map(|x| witness(x, items))
-            .min_by_key(|w| witness_cost(w)),
+            .filter_map(|x| witness(x, items, needle_text))
+            .min_by_key(|w| witness_cost(w, needle_text)),
         Expr::Or(v) | Expr::AtLeast(_, v) => {
             let mut out = Vec::new();
             for x in v {
-                out.extend(witness(x, items)?);
+                out.extend(witness(x, items, needle_text)?);
             }
             out.sort_unstable();
             out.dedup();
             Some(out)
         }
-        Expr::Not(_) | Expr::Const(true) => None,
+        Expr::Not(x) => negated_witness(x, items, needle_text),
+        Expr::Const(true) => None,
         Expr::Const(false) => Some(Vec::new()),
     }
 }
@@ -987,5 +1036,54 @@ mod tests {
         );
         assert_eq!(m.match_line(br#"{"Image":"x"}"#).unwrap(), &[] as &[u32]);
         assert_eq!(m.evaluated, vec![2, 3]);
+    }
+
+    /// A needle triggers a rule only at a position its pattern accepts:
+    /// `EventID: 4` is not evaluated on `4688` (which contains `4`).
+    #[test]
+    fn exact_needles_trigger_only_on_exact_values() {
+        let rs = ruleset(
+            "title: e\nlogsource: {product: windows}\ndetection:\n  s:\n    EventID: 4\n  condition: s\n",
+        );
+        let mut m = Matcher::new(&rs);
+        assert_eq!(m.match_line(br#"{"EventID":4688}"#).unwrap(), &[] as &[u32]);
+        assert_eq!(m.evaluated, vec![0]);
+        assert_eq!(m.match_line(br#"{"EventID":4}"#).unwrap(), &[0]);
+        // Several values: the exact one still triggers after a substring hit.
+        assert_eq!(m.match_line(br#"{"EventID":[4688, 4]}"#).unwrap(), &[0]);
+        assert_eq!(m.evaluated, vec![2]);
+    }
+
+    /// Filter-only rules (`not 1 of filter_*`) with a `field: null` filter
+    /// need the field; short keyword needles make poor witnesses.
+    #[test]
+    fn negated_null_and_needle_length_choose_witnesses() {
+        let rs = ruleset(
+            "title: f\nlogsource: {product: windows}\ndetection:\n  filter_a:\n    Image|endswith: '.exe'\n  \
+             filter_null:\n    Image: null\n  condition: not 1 of filter_*\n\
+             ---\ntitle: k\nlogsource: {product: linux}\ndetection:\n  tools:\n    - 'scp '\n  \
+             filter:\n    - ':'\n  condition: tools and filter\n",
+        );
+        let image = rs.fields.get("Image").unwrap();
+        assert_eq!(rs.rules[0].witness, Some(vec![Trigger::Field(image)]));
+        let Some(w) = &rs.rules[1].witness else {
+            panic!("keyword rule has a witness")
+        };
+        assert_eq!(w.len(), 1);
+        let Trigger::Needle(n, _) = w[0] else {
+            panic!("needle witness")
+        };
+        assert_eq!(rs.needle_text[n as usize], "scp ");
+        assert!(rs.always.is_empty());
+        let mut m = Matcher::new(&rs);
+        assert_eq!(m.match_line(br#"{"Image":"a.dll"}"#).unwrap(), &[0]);
+        assert_eq!(
+            m.match_line(br#"{"Image":"a.exe"}"#).unwrap(),
+            &[] as &[u32]
+        );
+        assert_eq!(m.match_line(br#"{"Image":null}"#).unwrap(), &[] as &[u32]);
+        assert_eq!(m.match_line(br#"{"t":"12:00"}"#).unwrap(), &[] as &[u32]);
+        assert_eq!(m.match_line(br#"{"m":"scp a b:c"}"#).unwrap(), &[1]);
+        assert_eq!(m.evaluated, vec![3, 1]);
     }
 }

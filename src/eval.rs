@@ -61,14 +61,21 @@ impl Hits {
     #[inline]
     fn see(&mut self, rs: &Ruleset, id: u32, bits: u8) {
         let i = id as usize;
-        if self.needle_gen[i] != self.generation {
-            self.needle_gen[i] = self.generation;
-            self.needle_bits[i] = bits;
-            for &r in &rs.by_needle[i] {
+        let before = if self.needle_gen[i] == self.generation {
+            self.needle_bits[i]
+        } else {
+            0
+        };
+        let new = bits & !before;
+        if new == 0 {
+            return;
+        }
+        self.needle_gen[i] = self.generation;
+        self.needle_bits[i] = before | bits;
+        for &(r, mode) in &rs.by_needle[i] {
+            if mode & new != 0 {
                 self.candidate(r);
             }
-        } else {
-            self.needle_bits[i] |= bits;
         }
     }
 

@@ -65,6 +65,14 @@ fn is_rule_file(p: &Path) -> bool {
 
 /// Loads every rule document of the given paths, in path order.
 pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
+    load_paths_keeping(paths, true)
+}
+
+/// [`load_paths`]; with `keep_yaml` false each rule's YAML tree
+/// ([`rule::Rule::raw`], which only `verify` reads) is dropped as soon as its
+/// file is parsed, which keeps ~30 MB of the SigmaHQ snapshot from ever
+/// being live at once.
+fn load_paths_keeping(paths: &[PathBuf], keep_yaml: bool) -> Vec<Loaded> {
     let (files, issues) = rule_files(paths);
     let mut out: Vec<Loaded> = issues
         .into_iter()
@@ -74,7 +82,20 @@ pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
             id: None,
         })
         .collect();
-    let loaded: Vec<Vec<Loaded>> = files.par_iter().map(|f| rule::load_file(f)).collect();
+    let loaded: Vec<Vec<Loaded>> = files
+        .par_iter()
+        .map(|f| {
+            let mut docs = rule::load_file(f);
+            if !keep_yaml {
+                for d in &mut docs {
+                    if let Loaded::Rule(r) = d {
+                        r.raw.value = crate::yaml::Value::Null;
+                    }
+                }
+            }
+            docs
+        })
+        .collect();
     out.extend(loaded.into_iter().flatten());
     out
 }
@@ -133,7 +154,7 @@ pub fn load_ruleset(
     let mut failed = Vec::new();
     let mut rules = Vec::new();
     let mut filtered = 0;
-    for l in load_paths(paths) {
+    for l in load_paths_keeping(paths, false) {
         match l {
             Loaded::Rule(r) => {
                 if filter.keeps(&r) {

@@ -446,16 +446,17 @@ impl EventView {
     /// are 8,463 records). `None` for events without `xml_string` (each is
     /// its own record).
     pub fn record_key(&self) -> Option<u64> {
-        use std::hash::{Hash, Hasher};
+        use std::hash::BuildHasher;
         let xml = self.span(self.xml)?;
         let erid = xml
             .find("<EventRecordID>")
             .map(|i| &xml[i + "<EventRecordID>".len()..])
             .and_then(|rest| rest.find('<').map(|j| &rest[..j]));
         let source = self.span(self.rec_source).or(self.span(self.rec_filename));
-        let mut h = std::hash::DefaultHasher::new();
-        (source, self.span(self.rec_number), erid, xml).hash(&mut h);
-        Some(h.finish())
+        // A fixed seed: keys must agree across threads. foldhash hashes
+        // the multi-KB XML several times faster than SipHash.
+        let state = foldhash::quality::FixedState::with_seed(0x5265_636f_7264);
+        Some(state.hash_one((source, self.span(self.rec_number), erid, xml)))
     }
 
     /// If `target` is referenced and absent but `source` is present, gives

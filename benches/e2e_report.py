@@ -38,12 +38,18 @@ def eps(name):
     return r["n"] / r["wall"] if r and r["wall"] > 0 else None
 
 
-print("\n| run | events | wall s | user s | sys s | events/s | peak RSS MB |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for name, r in rows.items():
-    e = eps(name)
-    e = f"{e:,.0f}" if e else "-"
-    print(f"| {name} | {r['n']:,} | {r['wall']:.2f} | {r['user']:.2f} | {r['sys']:.2f} | {e} | {r['rss']} |")
+def table(header, lines):
+    """A Markdown table: header cells (text columns first, then numbers)."""
+    print("\n| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" if i == 0 or h in ("status", "title", "rule id") else "---:"
+                         for i, h in enumerate(header)) + "|")
+    for cells in lines:
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+table(["run", "events", "wall s", "user s", "sys s", "events/s", "peak RSS MB"],
+      [(name, f"{r['n']:,}", f"{r['wall']:.2f}", f"{r['user']:.2f}", f"{r['sys']:.2f}",
+        f"{eps(name):,.0f}" if eps(name) else "-", r["rss"]) for name, r in rows.items()])
 uniq = summary("unique_j1")
 if uniq:
     u = uniq["summary"]
@@ -61,11 +67,16 @@ def target(label, value, ok, fmt):
         targets.append((label, fmt.format(value), "met" if ok(value) else "MISSED"))
 
 
-rs = eps("rsigma")
-target("1a. 1 thread vs rsigma (>= 5x)", eps("sigma_match_j1") / rs if rs else None, lambda v: v >= 5, "{:.1f}x")
-target("1b. all cores vs rsigma (>= 10x)", eps("sigma_match_all") / rs if rs else None, lambda v: v >= 10, "{:.1f}x")
-target("2a. floor / full eval, 1 thread (<= 2x)", eps("parse_only_j1") / eps("sigma_match_j1"), lambda v: v <= 2, "{:.2f}x")
-target("2b. floor / full eval, all cores (<= 2x)", eps("parse_only_all") / eps("sigma_match_all"), lambda v: v <= 2, "{:.2f}x")
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+target("1a. 1 thread vs rsigma (>= 5x)", ratio(eps("sigma_match_j1"), eps("rsigma")), lambda v: v >= 5, "{:.1f}x")
+target("1b. all cores vs rsigma (>= 10x)", ratio(eps("sigma_match_all"), eps("rsigma")), lambda v: v >= 10, "{:.1f}x")
+target("2a. floor / full eval, 1 thread (<= 2x)", ratio(eps("parse_only_j1"), eps("sigma_match_j1")), lambda v: v <= 2,
+       "{:.2f}x")
+target("2b. floor / full eval, all cores (<= 2x)", ratio(eps("parse_only_all"), eps("sigma_match_all")),
+       lambda v: v <= 2, "{:.2f}x")
 s300, s3000 = summary("rules300_all"), summary("rules3000_all")
 if s300 and s3000:
     target(f"3. {s3000['summary']['rules_loaded']} rules / {s300['summary']['rules_loaded']} rules eval time (<= 3x)",
@@ -86,10 +97,7 @@ start_wall = median([r["wall"] for r in starts])
 start_cpu = median([r["user"] + r["sys"] for r in starts])
 target(f"5. start-up, full snapshot, 1 thread (< 0.5 s; median of {len(starts)}, CPU {start_cpu or 0:.2f} s)",
        start_wall, lambda v: v < 0.5, "{:.2f} s")
-print("\n| target | measured | status |")
-print("|---|---:|---|")
-for t in targets:
-    print("| " + " | ".join(t) + " |")
+table(["target", "measured", "status"], targets)
 full = summary("sigma_match_all")
 if full:
     s = full["summary"]
@@ -118,12 +126,10 @@ def compare(sm_json, rs_ndjson, label, show=40):
     diffs += [(rid, 0, n, titles[rid]) for rid, n in theirs.items() if rid not in ours]
     print(f"\nper-rule counts vs rsigma, {label}: {len(ours) - len(diffs)} of {len(ours)} rules agree, {len(diffs)} differ")
     if diffs:
-        print("| rule id | title | sigma-match | rsigma |")
-        print("|---|---|---:|---:|")
-        for rid, a, b, t in sorted(diffs, key=lambda d: -abs(d[1] - d[2]))[:show]:
-            print(f"| {rid} | {t} | {a} | {b} |")
+        worst = [(rid, t, a, b) for rid, a, b, t in sorted(diffs, key=lambda d: -abs(d[1] - d[2]))[:show]]
         if len(diffs) > show:
-            print(f"| ... {len(diffs) - show} more | | | |")
+            worst.append((f"... {len(diffs) - show} more", "", "", ""))
+        table(["rule id", "title", "sigma-match", "rsigma"], worst)
 
 
 compare(os.path.join(tmp, "sigma_match_all.out"), os.path.join(tmp, "rsigma.out"), "bench.jsonl", show=10)

@@ -899,6 +899,27 @@ fn witness_cost(w: &[Trigger], needle_text: &[String]) -> usize {
         .sum()
 }
 
+/// The cheapest of the witnesses that exist: for a conjunction, any one
+/// conjunct's witness will do.
+fn cheapest(
+    ws: impl Iterator<Item = Option<Vec<Trigger>>>,
+    needle_text: &[String],
+) -> Option<Vec<Trigger>> {
+    ws.flatten().min_by_key(|w| witness_cost(w, needle_text))
+}
+
+/// All branches' witnesses together: for a disjunction each branch needs
+/// one, and one branch without a witness leaves the whole without one.
+fn union(ws: impl Iterator<Item = Option<Vec<Trigger>>>) -> Option<Vec<Trigger>> {
+    let mut out = Vec::new();
+    for w in ws {
+        out.extend(w?);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
 /// Triggers of which at least one is necessary for `not e` to be true.
 /// Only one kind of negation promises anything: `not field: null` (common
 /// as `filter_main_null` in SigmaHQ rules made of filters only) needs the
@@ -918,21 +939,13 @@ fn negated_witness(e: &Expr, items: &[Item], needle_text: &[String]) -> Option<V
             absent_only.then(|| vec![Trigger::Field(f)])
         }
         Expr::Not(x) => witness(x, items, needle_text),
-        // not (a or b) = not a and not b: any conjunct's witness will do.
-        Expr::Or(v) => v
-            .iter()
-            .filter_map(|x| negated_witness(x, items, needle_text))
-            .min_by_key(|w| witness_cost(w, needle_text)),
-        // not (a and b) = not a or not b: every disjunct needs a witness.
-        Expr::And(v) => {
-            let mut out = Vec::new();
-            for x in v {
-                out.extend(negated_witness(x, items, needle_text)?);
-            }
-            out.sort_unstable();
-            out.dedup();
-            Some(out)
-        }
+        // not (a or b) = not a and not b.
+        Expr::Or(v) => cheapest(
+            v.iter().map(|x| negated_witness(x, items, needle_text)),
+            needle_text,
+        ),
+        // not (a and b) = not a or not b.
+        Expr::And(v) => union(v.iter().map(|x| negated_witness(x, items, needle_text))),
         Expr::Const(false) => None,
         Expr::Const(true) => Some(Vec::new()),
         Expr::AtLeast(..) => None,
@@ -944,39 +957,23 @@ fn witness(e: &Expr, items: &[Item], needle_text: &[String]) -> Option<Vec<Trigg
     match e {
         Expr::Item(i) => {
             let item = &items[*i as usize];
+            let of_pats = |pats: &[Pat]| union(pats.iter().map(|p| pat_witness(item.slot, p)));
             if item.all {
                 // Any one value's alternatives, all of which must have witnesses.
-                item.group_ranges()
-                    .filter_map(|r| {
-                        let mut w = Vec::new();
-                        for p in &item.pats[r] {
-                            w.extend(pat_witness(item.slot, p)?);
-                        }
-                        Some(w)
-                    })
-                    .min_by_key(|w| witness_cost(w, needle_text))
+                cheapest(
+                    item.group_ranges().map(|r| of_pats(&item.pats[r])),
+                    needle_text,
+                )
             } else {
-                let mut out = Vec::new();
-                for p in &item.pats {
-                    out.extend(pat_witness(item.slot, p)?);
-                }
-                out.sort_unstable();
-                out.dedup();
-                (!out.is_empty()).then_some(out)
+                of_pats(&item.pats).filter(|w| !w.is_empty())
             }
         }
-        Expr::And(v) => v
-            .iter()
-            .filter_map(|x| witness(x, items, needle_text))
-            .min_by_key(|w| witness_cost(w, needle_text)),
+        Expr::And(v) => cheapest(
+            v.iter().map(|x| witness(x, items, needle_text)),
+            needle_text,
+        ),
         Expr::Or(v) | Expr::AtLeast(_, v) => {
-            let mut out = Vec::new();
-            for x in v {
-                out.extend(witness(x, items, needle_text)?);
-            }
-            out.sort_unstable();
-            out.dedup();
-            Some(out)
+            union(v.iter().map(|x| witness(x, items, needle_text)))
         }
         Expr::Not(x) => negated_witness(x, items, needle_text),
         Expr::Const(true) => None,

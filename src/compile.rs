@@ -1083,4 +1083,39 @@ mod tests {
         assert_eq!(m.match_line(br#"{"m":"scp a b:c"}"#).unwrap(), &[1]);
         assert_eq!(m.evaluated, vec![3, 1]);
     }
+
+    /// A value searched both as its field and by keyword items is looked up
+    /// in the memo once for both; the answers stay those of separate scans,
+    /// on first sight and from the memo.
+    #[test]
+    fn field_and_keyword_scans_share_one_lookup() {
+        let rs = ruleset(
+            "title: f\nlogsource: {product: windows}\ndetection:\n  s:\n    CommandLine|contains: whoami\n  condition: s\n\
+             ---\ntitle: k\nlogsource: {product: windows}\ndetection:\n  k:\n    - 'whoami'\n  condition: k\n",
+        );
+        let mut m = Matcher::new(&rs);
+        for _ in 0..2 {
+            assert_eq!(
+                m.match_line(br#"{"CommandLine":"WHOAMI /all"}"#).unwrap(),
+                &[0, 1]
+            );
+            assert_eq!(m.match_line(br#"{"Other":"whoami"}"#).unwrap(), &[1]);
+            assert_eq!(
+                m.match_line(br#"{"CommandLine":"id","Other":"x"}"#)
+                    .unwrap(),
+                &[] as &[u32]
+            );
+            assert_eq!(
+                m.match_line(br#"{"CommandLine":"id","Other":"whoami"}"#)
+                    .unwrap(),
+                &[1]
+            );
+        }
+        // Second round: every value came from the memo.
+        assert!(
+            m.scanner.memo.hit_count >= 6,
+            "{}",
+            m.scanner.memo.hit_count
+        );
+    }
 }

@@ -123,9 +123,11 @@ pub struct Scanner {
 
 impl Scanner {
     /// The needles of one value in one slot: from the memo, or by running
-    /// the slot's automatons (and remembering the result).
+    /// the slot's automatons (and remembering the result). `scans` are the
+    /// field's automatons, `keyword_scans` the keyword automatons when the
+    /// value is searched by keyword items too: one lookup answers both.
     #[inline]
-    fn value(&mut self, rs: &Ruleset, hits: &mut Hits, slot: u32, scans: &[Scan], v: Val<'_>) {
+    fn value(&mut self, rs: &Ruleset, hits: &mut Hits, slot: u32, scans: [&[Scan]; 2], v: Val<'_>) {
         match self.memo.lookup(slot, v.raw.as_bytes()) {
             Lookup::Found(found) => {
                 for &h in found {
@@ -136,7 +138,7 @@ impl Scanner {
             Lookup::Missing(token) => {
                 self.found.clear();
                 let mut folded = false;
-                for scan in scans {
+                for scan in scans.into_iter().flatten() {
                     let hay = if scan.cased {
                         v.raw
                     } else {
@@ -165,6 +167,9 @@ pub struct Matcher<'r> {
     pub view: EventView,
     hits: Hits,
     pub scanner: Scanner,
+    /// Per record of the event: stamped with the event's generation when
+    /// its keyword scan was done together with its field scan.
+    kw_done: Vec<u32>,
     matched: Vec<u32>,
     /// Per rule: how many events it was evaluated on (for `--profile`).
     pub evaluated: Vec<u64>,
@@ -178,6 +183,7 @@ impl<'r> Matcher<'r> {
             view: EventView::new(),
             hits: Hits::new(ruleset),
             scanner: Scanner::default(),
+            kw_done: Vec::new(),
             matched: Vec::new(),
             evaluated: vec![0; ruleset.rules.len()],
             profile_nanos: None,
@@ -204,22 +210,44 @@ impl<'r> Matcher<'r> {
         hits.reset();
         self.matched.clear();
         // 1. One automaton pass per present field (and keyword values),
-        //    unless the memo has seen the value.
+        //    unless the memo has seen the value. A value searched both as
+        //    its field and by keyword items is looked up once, under a slot
+        //    of its own (`KEYWORDS_TOO`), and marked so the keyword pass
+        //    skips it.
+        let kw_scans: &[Scan] = &rs.keyword_scans;
+        let gen_ = hits.generation;
+        if gen_ == 1 {
+            // First event, or the generation counter wrapped.
+            self.kw_done.iter_mut().for_each(|g| *g = 0);
+        }
+        if self.kw_done.len() < self.view.rec_count() {
+            self.kw_done.resize(self.view.rec_count(), 0);
+        }
         for &f in self.view.present() {
             let scans = &rs.field_scans[f as usize];
             if scans.is_empty() {
                 continue;
             }
-            for v in self.view.values(f) {
-                if v.kind != Kind::Null {
-                    self.scanner.value(rs, hits, f, scans, v);
+            for (r, keyword, v) in self.view.recs_of(f) {
+                if v.kind == Kind::Null {
+                    continue;
+                }
+                if keyword && !kw_scans.is_empty() {
+                    self.kw_done[r as usize] = gen_;
+                    self.scanner
+                        .value(rs, hits, f | memo::KEYWORDS_TOO, [scans, kw_scans], v);
+                } else {
+                    self.scanner.value(rs, hits, f, [scans, &[]], v);
                 }
             }
         }
-        if !rs.keyword_scans.is_empty() {
-            for v in self.view.keyword_values() {
-                self.scanner
-                    .value(rs, hits, memo::KEYWORDS, &rs.keyword_scans, v);
+        if !kw_scans.is_empty() {
+            for &r in self.view.keyword_recs() {
+                if self.kw_done[r as usize] != gen_ {
+                    let v = self.view.val(r);
+                    self.scanner
+                        .value(rs, hits, memo::KEYWORDS, [kw_scans, &[]], v);
+                }
             }
         }
         // 2. Rules triggered by a present field, and rules without a witness.

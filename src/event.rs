@@ -125,6 +125,8 @@ pub enum EventError {
 #[derive(Debug, Clone, Copy)]
 struct Rec {
     kind: Kind,
+    /// Also searched by keyword items.
+    keyword: bool,
     raw: (u32, u32),
     next: u32,
 }
@@ -294,6 +296,7 @@ impl EventView {
         self.text.push_str(raw);
         let rec = Rec {
             kind,
+            keyword: want_kw,
             raw: (rs, self.text.len() as u32),
             next: NONE,
         };
@@ -550,7 +553,36 @@ impl EventView {
         self.keyword_recs.iter().map(|&r| self.val(r))
     }
 
-    fn val(&self, r: u32) -> Val<'_> {
+    /// A field's values with their record numbers (unique within the event)
+    /// and whether keyword items search them too, for the scan phase.
+    pub(crate) fn recs_of(&self, id: FieldId) -> impl Iterator<Item = (u32, bool, Val<'_>)> {
+        let mut next = if self.has(id) {
+            self.field_head[id as usize]
+        } else {
+            NONE
+        };
+        std::iter::from_fn(move || {
+            if next == NONE {
+                return None;
+            }
+            let r = next;
+            let rec = &self.recs[r as usize];
+            next = rec.next;
+            Some((r, rec.keyword, self.val(r)))
+        })
+    }
+
+    /// The records searched by keyword items, by number.
+    pub(crate) fn keyword_recs(&self) -> &[u32] {
+        &self.keyword_recs
+    }
+
+    /// Records in the current event (an upper bound of record numbers).
+    pub(crate) fn rec_count(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub(crate) fn val(&self, r: u32) -> Val<'_> {
         let rec = &self.recs[r as usize];
         Val {
             kind: rec.kind,

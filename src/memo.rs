@@ -19,8 +19,11 @@
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
-/// Scan results are keyed by this slot: a field id, or [`KEYWORDS`].
+/// Scan results are keyed by a slot: a field id, [`KEYWORDS`], or a field
+/// id with [`KEYWORDS_TOO`] set (the field's and the keyword automatons'
+/// results together, for a value that both search).
 pub const KEYWORDS: u32 = u32::MAX;
+pub const KEYWORDS_TOO: u32 = 1 << 31;
 
 /// Values longer than this are scanned every time (they are rarely repeated
 /// and would crowd the memo).

@@ -10,10 +10,10 @@
 //! answer is the list of needles found in the value with their position
 //! bits, exactly what the scan would have produced.
 //!
-//! The memo is bounded: when its key bytes or entries pass a limit it is
-//! emptied and refills from the events that follow (so memory stays flat
-//! over a 20 GB input and the hit rate follows the local repetition of the
-//! timeline). Keys are compared byte for byte after the hash, so a hash
+//! The memo is bounded (8 MB of keys, 2M hits, 256K entries per thread):
+//! when any passes its limit the memo is emptied and refills from the
+//! events that follow (so memory stays flat over a 20 GB input and the hit
+//! rate follows the local repetition of the timeline). Keys are compared byte for byte after the hash, so a hash
 //! collision can never change a result.
 
 use hashbrown::HashTable;
@@ -32,6 +32,9 @@ const MAX_KEY: usize = 4096;
 const MAX_BYTES: usize = 8 << 20;
 /// Entries kept before the memo is emptied.
 const MAX_ENTRIES: usize = 1 << 18;
+/// Needle hits kept before the memo is emptied (a long value full of
+/// one-character needles can hold thousands).
+const MAX_HITS: usize = 1 << 21;
 
 #[derive(Clone, Copy)]
 struct Entry {
@@ -120,7 +123,10 @@ impl ScanMemo {
     /// preceding [`lookup`](Self::lookup)).
     pub fn insert(&mut self, token: Option<u64>, slot: u32, value: &[u8], found: &[PackedHit]) {
         let Some(hash) = token else { return };
-        if self.keys.len() + value.len() > MAX_BYTES || self.table.len() >= MAX_ENTRIES {
+        if self.keys.len() + value.len() > MAX_BYTES
+            || self.hits.len() + found.len() > MAX_HITS
+            || self.table.len() >= MAX_ENTRIES
+        {
             self.table.clear();
             self.keys.clear();
             self.hits.clear();

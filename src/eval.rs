@@ -346,6 +346,31 @@ impl Ctx<'_> {
         }
     }
 
+    /// A wildcard pattern: `matches` over the non-null values of `slot`, as
+    /// written when `cased`, else case-folded; never when its witness
+    /// needle was not seen.
+    fn wildcard(
+        &self,
+        slot: Slot,
+        cased: bool,
+        witness: Option<u32>,
+        matches: impl Fn(&str) -> bool,
+    ) -> bool {
+        if let Some(w) = witness
+            && self.needle(w) == 0
+        {
+            return false;
+        }
+        self.any_value(slot, |v| {
+            v.kind != Kind::Null
+                && if cased {
+                    matches(v.raw)
+                } else {
+                    matches(&v.folded())
+                }
+        })
+    }
+
     fn pat(&self, slot: Slot, p: &Pat) -> bool {
         match p {
             Pat::Needle { id, mode } => self.needle(*id) & mode != 0,
@@ -356,35 +381,9 @@ impl Ctx<'_> {
                 glob,
                 cased,
                 witness,
-            } => {
-                if let Some(w) = witness
-                    && self.needle(*w) == 0
-                {
-                    return false;
-                }
-                self.any_value(slot, |v| {
-                    v.kind != Kind::Null
-                        && if *cased {
-                            glob.is_match(v.raw)
-                        } else {
-                            glob.is_match(&v.folded())
-                        }
-                })
-            }
+            } => self.wildcard(slot, *cased, *witness, |s| glob.is_match(s)),
             Pat::Wild { re, cased, witness } => {
-                if let Some(w) = witness
-                    && self.needle(*w) == 0
-                {
-                    return false;
-                }
-                self.any_value(slot, |v| {
-                    v.kind != Kind::Null
-                        && if *cased {
-                            re.is_match(v.raw)
-                        } else {
-                            re.is_match(&v.folded())
-                        }
-                })
+                self.wildcard(slot, *cased, *witness, |s| re.is_match(s))
             }
             Pat::Regex(re) => self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(v.raw)),
             Pat::Cidr(net) => self.any_value(slot, |v| {

@@ -1,12 +1,14 @@
 //! Evaluating a compiled [`Ruleset`] on one event.
 //!
 //! This module owns the hot path. A [`Matcher`] is per-thread scratch (needle
-//! hit bits stamped with a generation counter, the candidate rule list and
-//! the [`EventView`]); the ruleset itself is immutable and shared. For each
-//! event: extract the referenced fields, run each present field's
-//! automatons once, collect the rules whose witness triggers fired (a needle
-//! seen, or a field present; plus the rules that have no witness), and
-//! evaluate only those rules' condition trees.
+//! hit bits stamped with a generation counter, the candidate rule list, the
+//! [`EventView`] and the scan memo); the ruleset itself is immutable and
+//! shared. For each event: extract the referenced fields, find each present
+//! value's needles (from the memo, or by one pass of its field's
+//! automatons), collect the rules whose witness triggers fired (a needle
+//! seen at a position its pattern accepts, or a field present; plus the
+//! rules that have no witness), and evaluate only those rules' condition
+//! trees.
 
 use std::net::IpAddr;
 
@@ -123,9 +125,9 @@ pub struct Scanner {
 
 impl Scanner {
     /// The needles of one value in one slot: from the memo, or by running
-    /// the slot's automatons (and remembering the result). `scans` are the
-    /// field's automatons, `keyword_scans` the keyword automatons when the
-    /// value is searched by keyword items too: one lookup answers both.
+    /// the slot's automatons (and remembering the result). `scans` holds the
+    /// field's automatons and, when keyword items search the value too, the
+    /// keyword automatons: one lookup answers both.
     #[inline]
     fn value(&mut self, rs: &Ruleset, hits: &mut Hits, slot: u32, scans: [&[Scan]; 2], v: Val<'_>) {
         match self.memo.lookup(slot, v.raw.as_bytes()) {

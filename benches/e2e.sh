@@ -74,6 +74,11 @@ for i in 1 2 3 4 5 6 7; do
 done
 if [ -x "$RSIGMA" ]; then
   measure rsigma "$events" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/bench.jsonl"
+  # Without repeated copies (the scan memo's hit rate is lower there), and
+  # each tool's start-up alone, so the report can compare evaluation only.
+  measure rsigma_unique "$(wc -l < "$tmp/unique.jsonl")" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/unique.jsonl"
+  measure rsigma_startup 0 "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/empty.jsonl"
+  measure startup_rules_j1 0 "$BIN" -q -j1 "$RULES" -e "$tmp/empty.jsonl"
 else
   echo "  rsigma: not installed (cargo install --root DIR rsigma --locked; set RSIGMA)"
 fi

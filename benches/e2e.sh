@@ -76,9 +76,13 @@ if [ -x "$RSIGMA" ]; then
   measure rsigma "$events" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/bench.jsonl"
   # Without repeated copies (the scan memo's hit rate is lower there), and
   # each tool's start-up alone, so the report can compare evaluation only.
-  measure rsigma_unique "$(wc -l < "$tmp/unique.jsonl")" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/unique.jsonl"
-  measure rsigma_startup 0 "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/empty.jsonl"
-  measure startup_rules_j1 0 "$BIN" -q -j1 "$RULES" -e "$tmp/empty.jsonl"
+  # Three of each, interleaved; the report takes medians (the difference of
+  # two short runs is noisy on a shared machine).
+  for i in 1 2 3; do
+    measure "rsigma_unique_$i" "$(wc -l < "$tmp/unique.jsonl")" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/unique.jsonl"
+    measure "rsigma_startup_$i" 0 "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/empty.jsonl"
+    measure "unique_j1_$i" "$(wc -l < "$tmp/unique.jsonl")" "$BIN" -q -j1 --format json "$RULES" "$tmp/unique.jsonl"
+  done
 else
   echo "  rsigma: not installed (cargo install --root DIR rsigma --locked; set RSIGMA)"
 fi

@@ -3,8 +3,9 @@
 //! This module owns event access. An [`EventView`] is per-thread scratch: it
 //! parses one JSON line with `simd-json`'s tape (no DOM, no per-key
 //! allocation), walks it once, and keeps only the values of fields the
-//! compiled ruleset references ([`FieldIndex`]), each with a lower-cased copy
-//! made once. Nested objects are addressed with dotted paths
+//! compiled ruleset references ([`FieldIndex`]) as written (case folding is
+//! left to the matcher, which needs it only for values its memo has not
+//! seen). Nested objects are addressed with dotted paths
 //! (`Event.EventData.Image`); `evtx_dump` JSON (`{"Event": {"System": ...,
 //! "EventData": ...}}`) additionally exposes the flat names SigmaHQ rules use
 //! (`Image`, `EventID`, `Provider_Name`, ...). Plaso Windows records resolve
@@ -44,7 +45,7 @@ impl<'a> Val<'a> {
 }
 
 /// [`fold_case`], borrowing `s` when it is already folded.
-pub fn fold_case_cow(s: &str) -> std::borrow::Cow<'_, str> {
+fn fold_case_cow(s: &str) -> std::borrow::Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
         std::borrow::Cow::Owned(fold_case(s))
     } else {

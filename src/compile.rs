@@ -25,7 +25,8 @@ use ipnet::IpNet;
 use regex::Regex;
 
 use crate::error::{RuleError, RuleIssue};
-use crate::event::{FieldId, FieldIndex};
+use crate::event::{EventView, FieldId, FieldIndex};
+use crate::time::EventTime;
 use crate::mapping::{FieldMapping, Identity};
 use crate::rule::value::{CmpOp, Part, TimePart};
 use crate::rule::{
@@ -278,6 +279,33 @@ pub struct Ruleset {
     pub by_needle: Vec<Vec<(u32, u8)>>,
     /// Rules to evaluate when a field is present.
     pub by_field: Vec<Vec<u32>>,
+    /// Fields tried, in order, for an event's time (see [`crate::time`]).
+    pub time_fields: Vec<FieldId>,
+    /// How a number in a time field is read.
+    pub time_number: fn(f64) -> Option<EventTime>,
+    /// Fields whose values matched events carry to sinks
+    /// ([`RulesetBuilder::carry`]), in the order they were asked for.
+    pub carried: Vec<FieldId>,
+}
+
+impl Ruleset {
+    /// The time of the event loaded in `view`: the first value of the
+    /// [`Ruleset::time_fields`] that reads as a time.
+    pub fn event_time(&self, view: &EventView) -> Option<EventTime> {
+        self.time_fields.iter().find_map(|&f| {
+            view.values(f)
+                .find_map(|v| crate::time::from_value(v, self.time_number))
+        })
+    }
+
+    /// The first value of each carried field of the event loaded in `view`
+    /// (`None` where the event lacks it), in [`Ruleset::carried`] order.
+    pub fn carried_values(&self, view: &EventView) -> Vec<Option<String>> {
+        self.carried
+            .iter()
+            .map(|&f| view.values(f).next().map(|v| v.raw.to_string()))
+            .collect()
+    }
 }
 
 /// One rule's compiled parts, before they join the ruleset.
@@ -297,19 +325,52 @@ pub struct RulesetBuilder<'a> {
     pools: HashMap<(Slot, bool), PoolBuilder>,
     rules: Vec<CompiledRule>,
     uses_keywords: bool,
+    time_fields: Vec<FieldId>,
+    time_number: fn(f64) -> Option<EventTime>,
+    carried: Vec<FieldId>,
 }
 
 impl<'a> RulesetBuilder<'a> {
     pub fn new(opts: CompileOptions<'a>) -> Self {
+        let mut fields = FieldIndex::default();
+        let time_fields = crate::time::TIME_FIELDS
+            .iter()
+            .map(|n| fields.intern(n))
+            .collect();
         RulesetBuilder {
             opts,
-            fields: FieldIndex::default(),
+            fields,
             needles: HashMap::new(),
             needle_text: Vec::new(),
             pools: HashMap::new(),
             rules: Vec::new(),
             uses_keywords: false,
+            time_fields,
+            time_number: crate::time::builtin_number,
+            carried: Vec::new(),
         }
+    }
+
+    /// Asks matched events to carry the values of the (mapped, event-side)
+    /// field `name` to sinks ([`crate::engine::LineMatch::carried`]); returns
+    /// its position in that list. Asking twice gives the same position.
+    pub fn carry(&mut self, name: &str) -> usize {
+        let id = self.fields.intern(name);
+        match self.carried.iter().position(|&f| f == id) {
+            Some(i) => i,
+            None => {
+                self.carried.push(id);
+                self.carried.len() - 1
+            }
+        }
+    }
+
+    /// Reads event time from the field `name` only, instead of the built-in
+    /// [`crate::time::TIME_FIELDS`]; numbers there are epoch seconds,
+    /// milliseconds or microseconds ([`EventTime::from_epoch_number`]).
+    pub fn time_field(&mut self, name: &str) {
+        self.time_fields = vec![self.fields.intern(name)];
+        self.time_number = EventTime::from_epoch_number;
     }
 
     /// Compiles one rule; on error nothing of the rule is kept.
@@ -431,6 +492,9 @@ impl<'a> RulesetBuilder<'a> {
             always,
             by_needle,
             by_field,
+            time_fields: self.time_fields,
+            time_number: self.time_number,
+            carried: self.carried,
         }
     }
 

@@ -15,9 +15,10 @@ use crate::compile::Ruleset;
 use crate::error::InputError;
 use crate::eval::Matcher;
 use crate::source::{Chunk, Input, lines};
+use crate::time::EventTime;
 
-/// A matched line within a chunk.
-#[derive(Debug, Clone)]
+/// A matched line within a chunk: the match record sinks receive.
+#[derive(Debug, Clone, Default)]
 pub struct LineMatch {
     /// 1-based line number in its input.
     pub line: u64,
@@ -25,6 +26,15 @@ pub struct LineMatch {
     pub range: std::ops::Range<usize>,
     /// Indexes of the matching rules, ascending.
     pub rules: Vec<u32>,
+    /// The event's time ([`Ruleset::event_time`]), `None` when it has none
+    /// that reads as a time.
+    pub time: Option<EventTime>,
+    /// The Windows record behind a Plaso event, shared by Plaso's copies of
+    /// one record ([`crate::event::EventView::record_key`]).
+    pub record: Option<u64>,
+    /// First value of each field the ruleset carries
+    /// ([`crate::compile::RulesetBuilder::carry`]), in that order.
+    pub carried: Vec<Option<String>>,
 }
 
 /// A line that is not a valid event.
@@ -147,10 +157,14 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
                     r.keyed.extend(matched.iter().map(|&x| (x, k)));
                 }
                 if want_matches && !matched.is_empty() {
+                    let rs = m.ruleset;
                     r.matches.push(LineMatch {
                         line: i,
                         range,
                         rules: matched.to_vec(),
+                        time: rs.event_time(&m.view),
+                        record: m.view.record_key(),
+                        carried: rs.carried_values(&m.view),
                     });
                 }
                 for &f in m.view.present() {

@@ -22,6 +22,7 @@
 //! | [`sigmac`] | Timesketch / legacy sigmac mapping configurations |
 //! | [`field_usage`] | fields a ruleset references, before and after mapping |
 //! | [`floor`] | the parse-only benchmark floor (`--parse-only`) |
+//! | [`time`] | event time: where exports keep it, one type, ISO 8601 |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
@@ -44,5 +45,6 @@ pub mod report;
 pub mod rule;
 pub mod sigmac;
 pub mod source;
+pub mod time;
 pub mod verify;
 pub mod yaml;

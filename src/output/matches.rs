@@ -3,13 +3,15 @@
 //! This module owns the `--matches` line format:
 //!
 //! ```json
-//! {"source":"events.jsonl","line":4,"timestamp":123456791,"datetime":"2015-07-24T19:01:03+00:00",
+//! {"source":"events.jsonl","line":4,"time":"2015-07-24T19:01:03.000000Z","timestamp":123456791,"datetime":"2015-07-24T19:01:03+00:00",
 //!  "rule_id":"5266a592-…","title":"Suspicious Installation of ZMap","level":"high",
 //!  "rule_file":"rules/lnx_susp_zmap.yml","event":{…the event as read…}}
 //! ```
 //!
-//! `timestamp` and `datetime` are the event's top-level values as written
-//! (`null` when absent); `rule_id` and `level` are `null` when the rule has
+//! `time` is the event's time in ISO 8601 UTC, read where its format keeps
+//! it (see [`crate::time`]; `null` when it has none); `timestamp` and
+//! `datetime` are the event's top-level values as written (`null` when
+//! absent); `rule_id` and `level` are `null` when the rule has
 //! none. The event is embedded byte for byte, not re-serialised.
 
 use std::io::{self, Write};
@@ -138,9 +140,14 @@ impl<W: Write> Sink for MatchWriter<W> {
                 let b = &mut self.buf;
                 write!(
                     b,
-                    "{{\"source\":{},\"line\":{},\"timestamp\":",
+                    "{{\"source\":{},\"line\":{},\"time\":",
                     self.source.1, m.line
                 )?;
+                match m.time {
+                    Some(t) => write!(b, "\"{t}\"")?,
+                    None => b.extend_from_slice(b"null"),
+                }
+                b.extend_from_slice(b",\"timestamp\":");
                 b.extend_from_slice(parts.timestamp.unwrap_or(b"null"));
                 b.extend_from_slice(b",\"datetime\":");
                 b.extend_from_slice(parts.datetime.unwrap_or(b"null"));

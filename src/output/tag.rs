@@ -238,6 +238,7 @@ mod tests {
                 line: i + 1,
                 range,
                 rules: vec![0],
+                ..Default::default()
             })
             .collect()
     }

@@ -289,6 +289,22 @@ pub fn check_tagged(input: &[u8], kinds: &[Line], output: &[u8], matched_only: b
 }
 
 /// Checks a `--matches` output: one line per (event, rule) in input order.
+/// The `time` a match line should carry: `datetime`, else `timestamp` in
+/// microseconds (see `sigma_match::time`).
+fn expected_time(ev: &Value) -> Value {
+    use sigma_match::time::EventTime;
+    let t = ev
+        .get("datetime")
+        .and_then(Value::as_str)
+        .and_then(|s| EventTime::parse(s).ok())
+        .or_else(|| {
+            ev.get("timestamp")
+                .and_then(Value::as_i64)
+                .and_then(EventTime::from_plaso_micros)
+        });
+    t.map_or(Value::Null, |t| Value::String(t.to_iso()))
+}
+
 pub fn check_matches(input: &[u8], kinds: &[Line], output: &[u8], source: &str, rule_dir: &Path) {
     let ins = split_lines(input);
     let mut want = Vec::new();
@@ -302,6 +318,7 @@ pub fn check_matches(input: &[u8], kinds: &[Line], output: &[u8], source: &str, 
             want.push(json!({
                 "source": source,
                 "line": i + 1,
+                "time": expected_time(&ev),
                 "timestamp": ev.get("timestamp").cloned().unwrap_or(Value::Null),
                 "datetime": ev.get("datetime").cloned().unwrap_or(Value::Null),
                 "rule_id": id,

@@ -1,7 +1,6 @@
 //! Compiling rules into an immutable, shareable [`Ruleset`].
 //!
-//! This module owns the compiled form. Design (see the performance section of
-//! the README):
+//! This module owns the compiled form. Design (see docs/performance.md):
 //!
 //! * every field a rule references is interned once ([`FieldIndex`]);
 //! * every literal of every rule (after modifiers, lower-cased unless

@@ -20,7 +20,7 @@ use sigma_match::report::Report;
 use sigma_match::sigmac::SigmacChain;
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
-/// start-up time measurably over the system allocator (see README, Performance).
+/// start-up time measurably over the system allocator (see docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

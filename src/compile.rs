@@ -20,16 +20,17 @@
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use ipnet::IpNet;
 use regex::Regex;
 
 use crate::error::{RuleError, RuleIssue};
 use crate::event::{EventView, FieldId, FieldIndex};
 use crate::time::EventTime;
 use crate::mapping::{FieldMapping, Identity};
-use crate::rule::value::{CmpOp, Part, TimePart};
+use crate::rule::modifier::compile_regex;
+use crate::rule::value::Part;
 use crate::rule::{
-    Condition, DetectionItem, Pattern, Quantifier, Rule, Search, SigmaString, resolve_of,
+    Check, Condition, DetectionItem, FieldRef, Pattern, Quantifier, Rule, Search, SigmaString,
+    resolve_of,
 };
 
 /// Needle number, global to the ruleset.
@@ -92,7 +93,9 @@ impl Glob {
     }
 }
 
-/// One compiled value check.
+/// One compiled value check: a [`Pattern`] lowered for evaluation.
+/// Strings become automaton needles, globs or wildcard regexes and regexes
+/// are compiled; typed checks and field references pass through.
 #[derive(Debug, Clone)]
 pub enum Pat {
     /// A literal found by the field's automaton; `mode` is a [`hit`] bit.
@@ -118,23 +121,8 @@ pub enum Pat {
         witness: Option<NeedleId>,
     },
     Regex(Regex),
-    Cidr(IpNet),
-    Cmp {
-        op: CmpOp,
-        value: f64,
-    },
-    TimePart {
-        part: TimePart,
-        value: i64,
-    },
-    Exists(bool),
-    Null,
-    FieldRef {
-        other: FieldId,
-        starts: bool,
-        ends: bool,
-        cased: bool,
-    },
+    FieldRef(FieldRef<FieldId>),
+    Check(Check),
 }
 
 impl Pat {
@@ -151,12 +139,14 @@ impl Pat {
             Pat::Glob { .. } => "glob",
             Pat::Wild { .. } => "wildcard-regex",
             Pat::Regex(_) => "regex",
-            Pat::Cidr(_) => "cidr",
-            Pat::Cmp { .. } => "numeric",
-            Pat::TimePart { .. } => "time-part",
-            Pat::Exists(_) => "exists",
-            Pat::Null => "null",
-            Pat::FieldRef { .. } => "fieldref",
+            Pat::FieldRef(_) => "fieldref",
+            Pat::Check(c) => match c {
+                Check::Cidr(_) => "cidr",
+                Check::Cmp { .. } => "numeric",
+                Check::TimePart { .. } => "time-part",
+                Check::Exists(_) => "exists",
+                Check::Null => "null",
+            },
         }
     }
 }
@@ -173,6 +163,21 @@ pub struct Item {
     pub all: bool,
     /// The rule-level field name this item came from (before mapping).
     pub rule_field: Option<String>,
+    /// The detection item this item was compiled from.
+    pub origin: Origin,
+}
+
+/// Where a compiled [`Item`] came from. A detection item becomes one item
+/// per field its field maps to; the compiler records the source on each so
+/// tools (`explain`) read it instead of re-deriving the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Item `item` (in [`Search::items`] order) of the rule's search number
+    /// `search` (in `detection.searches`).
+    Search { search: u32, item: u32 },
+    /// Item `item` of group `group` of the logsource conditions the mapping
+    /// adds (`FieldMapping::logsource_conditions`).
+    Logsource { group: u32, item: u32 },
 }
 
 impl Item {
@@ -518,8 +523,18 @@ impl<'a> RulesetBuilder<'a> {
         let mut items = Vec::new();
         let mut uses_kw = false;
         let mut search_exprs = Vec::with_capacity(rule.detection.searches.len());
-        for s in &rule.detection.searches {
-            search_exprs.push(self.compile_search(rule, &s.search, &mut items, &mut uses_kw)?);
+        for (si, s) in rule.detection.searches.iter().enumerate() {
+            let mut next = Origin::Search {
+                search: si as u32,
+                item: 0,
+            };
+            search_exprs.push(self.compile_search(
+                rule,
+                &s.search,
+                &mut items,
+                &mut uses_kw,
+                &mut next,
+            )?);
         }
         let mut expr = self.compile_condition(&rule.detection.condition, rule, &search_exprs);
         // The witness comes from the rule's own detection first: logsource
@@ -529,10 +544,14 @@ impl<'a> RulesetBuilder<'a> {
         let extra = self.opts.mapping.logsource_conditions(&rule.logsource);
         if !extra.is_empty() {
             let mut all = vec![expr];
-            for group in &extra {
+            for (g, group) in extra.iter().enumerate() {
                 let mut alts = Vec::new();
-                for item in group {
-                    alts.push(self.compile_item(rule, item, &mut items, &mut uses_kw)?);
+                for (i, item) in group.iter().enumerate() {
+                    let origin = Origin::Logsource {
+                        group: g as u32,
+                        item: i as u32,
+                    };
+                    alts.push(self.compile_item(rule, item, origin, &mut items, &mut uses_kw)?);
                 }
                 all.push(Expr::Or(alts));
             }
@@ -582,29 +601,39 @@ impl<'a> RulesetBuilder<'a> {
         }
     }
 
+    /// Compiles a search's items in [`Search::items`] order; `next` is the
+    /// origin of the next item and advances with each.
     fn compile_search(
         &mut self,
         rule: &Rule,
         s: &Search,
         items: &mut Vec<Item>,
         uses_kw: &mut bool,
+        next: &mut Origin,
     ) -> Result<Expr, (Option<crate::yaml::Pos>, RuleError)> {
+        let mut item = |this: &mut Self, i: &DetectionItem, items: &mut Vec<Item>| {
+            let origin = *next;
+            if let Origin::Search { item, .. } = next {
+                *item += 1;
+            }
+            this.compile_item(rule, i, origin, items, uses_kw)
+        };
         Ok(match s {
             Search::AllOf(v) => {
                 let mut parts = Vec::new();
                 for i in v {
-                    parts.push(self.compile_item(rule, i, items, uses_kw)?);
+                    parts.push(item(self, i, items)?);
                 }
                 Expr::And(parts)
             }
             Search::AnyOf(v) => {
                 let mut parts = Vec::new();
                 for s in v {
-                    parts.push(self.compile_search(rule, s, items, uses_kw)?);
+                    parts.push(self.compile_search(rule, s, items, uses_kw, next)?);
                 }
                 Expr::Or(parts)
             }
-            Search::Item(i) => self.compile_item(rule, i, items, uses_kw)?,
+            Search::Item(i) => item(self, i, items)?,
         })
     }
 
@@ -612,6 +641,7 @@ impl<'a> RulesetBuilder<'a> {
         &mut self,
         rule: &Rule,
         item: &DetectionItem,
+        origin: Origin,
         items: &mut Vec<Item>,
         uses_kw: &mut bool,
     ) -> Result<Expr, (Option<crate::yaml::Pos>, RuleError)> {
@@ -644,6 +674,7 @@ impl<'a> RulesetBuilder<'a> {
                 groups,
                 all: item.applied.all,
                 rule_field: item.field.clone(),
+                origin,
             });
             alts.push(Expr::Item(idx));
         }
@@ -670,9 +701,8 @@ impl<'a> RulesetBuilder<'a> {
         p: &Pattern,
         out: &mut Vec<Pat>,
     ) -> Result<(), RuleError> {
-        let _ = rule;
         match p {
-            Pattern::Str { s, cased } => {
+            Pattern::Str { s, cased, .. } => {
                 let strings = if s.has_placeholder() {
                     self.expand_placeholders(s)?
                 } else {
@@ -695,34 +725,20 @@ impl<'a> RulesetBuilder<'a> {
                     out.push(self.compile_string(slot, &s, *cased)?);
                 }
             }
-            Pattern::Regex { compiled, .. } => out.push(Pat::Regex(compiled.0.clone())),
-            Pattern::Cidr(n) => out.push(Pat::Cidr(*n)),
-            Pattern::Cmp { op, value } => out.push(Pat::Cmp {
-                op: *op,
-                value: *value,
-            }),
-            Pattern::TimePart { part, value } => out.push(Pat::TimePart {
-                part: *part,
-                value: *value,
-            }),
-            Pattern::Exists(b) => out.push(Pat::Exists(*b)),
-            Pattern::Null => out.push(Pat::Null),
-            Pattern::FieldRef {
-                field,
-                starts,
-                ends,
-                cased,
-            } => {
-                let mapped = self.opts.mapping.map_field(&rule.logsource, field);
+            // Validated when the rule was read; the program is shared.
+            Pattern::Regex { regex, flags } => out.push(Pat::Regex(compile_regex(regex, *flags)?)),
+            Pattern::Check(c) => out.push(Pat::Check(c.clone())),
+            Pattern::FieldRef(r) => {
+                let mapped = self.opts.mapping.map_field(&rule.logsource, &r.field);
                 let other = self
                     .fields
-                    .intern(mapped.first().map(String::as_str).unwrap_or(field));
-                out.push(Pat::FieldRef {
-                    other,
-                    starts: *starts,
-                    ends: *ends,
-                    cased: *cased,
-                });
+                    .intern(mapped.first().map(String::as_str).unwrap_or(&r.field));
+                out.push(Pat::FieldRef(FieldRef {
+                    field: other,
+                    starts: r.starts,
+                    ends: r.ends,
+                    cased: r.cased,
+                }));
             }
         }
         Ok(())
@@ -932,12 +948,11 @@ fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
             Pat::Glob { .. }
             | Pat::Wild { .. }
             | Pat::Regex(_)
-            | Pat::Cidr(_)
-            | Pat::Cmp { .. }
-            | Pat::TimePart { .. }
+            | Pat::Check(
+                Check::Cidr(_) | Check::Cmp { .. } | Check::TimePart { .. } | Check::Exists(true),
+            )
             | Pat::Empty { .. }
-            | Pat::Exists(true)
-            | Pat::FieldRef { .. },
+            | Pat::FieldRef(_),
             Slot::Field(f),
         ) => Some(vec![Trigger::Field(f)]),
         _ => None,
@@ -998,7 +1013,7 @@ fn negated_witness(e: &Expr, items: &[Item], needle_text: &[String]) -> Option<V
                 && item
                     .pats
                     .iter()
-                    .all(|p| matches!(p, Pat::Null | Pat::Exists(false)));
+                    .all(|p| matches!(p, Pat::Check(Check::Null | Check::Exists(false))));
             absent_only.then(|| vec![Trigger::Field(f)])
         }
         Expr::Not(x) => witness(x, items, needle_text),
@@ -1145,6 +1160,47 @@ mod tests {
         assert_eq!(m.match_line(br#"{"t":"12:00"}"#).unwrap(), &[] as &[u32]);
         assert_eq!(m.match_line(br#"{"m":"scp a b:c"}"#).unwrap(), &[1]);
         assert_eq!(m.evaluated, vec![3, 1]);
+    }
+
+    /// Every compiled item records the detection item it came from: one
+    /// per mapped field, in `Search::items` order within each search.
+    #[test]
+    fn items_record_their_origin() {
+        struct Fan;
+        impl FieldMapping for Fan {
+            fn map_field(&self, _: &crate::rule::Logsource, f: &str) -> Vec<String> {
+                match f {
+                    "Image" => vec!["Image".into(), "NewProcessName".into()],
+                    f => vec![f.into()],
+                }
+            }
+        }
+        let rules = parse_text(
+            std::path::Path::new("t.yml"),
+            "title: o\nlogsource: {product: windows}\ndetection:\n  a:\n    - Image: x\n    - User: y\n  \
+             b:\n    Image: z\n    CommandLine: w\n  condition: a or b\n",
+        )
+        .into_iter()
+        .map(|l| match l {
+            Loaded::Rule(r) => *r,
+            Loaded::Failed { issue, .. } => panic!("{issue}"),
+        })
+        .collect();
+        let opts = CompileOptions {
+            mapping: &Fan,
+            ..CompileOptions::default()
+        };
+        let (rs, issues) = Ruleset::compile(rules, opts);
+        assert!(issues.is_empty());
+        let origins: Vec<(u32, u32)> = rs.rules[0]
+            .items
+            .iter()
+            .map(|i| match i.origin {
+                Origin::Search { search, item } => (search, item),
+                o => panic!("{o:?}"),
+            })
+            .collect();
+        assert_eq!(origins, [(0, 0), (0, 0), (0, 1), (1, 0), (1, 0), (1, 1)]);
     }
 
     /// A value searched both as its field and by keyword items is looked up

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Scan, Slot, hit};
 use crate::event::{EventError, EventView, Kind, Val};
 use crate::memo::{self, Lookup, PackedHit, ScanMemo};
+use crate::rule::{Check, FieldRef};
 use crate::rule::value::{CmpOp, TimePart};
 
 /// Per-event hit state: which needles were seen (with their position bits)
@@ -388,39 +389,13 @@ impl Ctx<'_> {
                 self.wildcard(slot, *cased, *witness, |s| re.is_match(s))
             }
             Pat::Regex(re) => self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(v.raw)),
-            Pat::Cidr(net) => self.any_value(slot, |v| {
-                v.raw
-                    .trim()
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| net.contains(&ip))
-            }),
-            Pat::Cmp { op, value } => self.any_value(slot, |v| {
-                parse_number(v).is_some_and(|n| match op {
-                    CmpOp::Lt => n < *value,
-                    CmpOp::Lte => n <= *value,
-                    CmpOp::Gt => n > *value,
-                    CmpOp::Gte => n >= *value,
-                })
-            }),
-            Pat::TimePart { part, value } => self.any_value(slot, |v| {
-                time_part(v.raw, *part).is_some_and(|x| x == *value)
-            }),
-            Pat::Exists(b) => match slot {
-                Slot::Field(f) => self.view.has(f) == *b,
-                Slot::Keywords => false,
-            },
-            Pat::Null => match slot {
-                Slot::Field(f) => {
-                    !self.view.has(f) || self.view.values(f).any(|v| v.kind == Kind::Null)
-                }
-                Slot::Keywords => false,
-            },
-            Pat::FieldRef {
-                other,
+            Pat::Check(c) => self.check(slot, c),
+            Pat::FieldRef(FieldRef {
+                field: other,
                 starts,
                 ends,
                 cased,
-            } => {
+            }) => {
                 let others: Vec<Val<'_>> = self
                     .view
                     .values(*other)
@@ -447,6 +422,40 @@ impl Ctx<'_> {
                         })
                 })
             }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn check(&self, slot: Slot, c: &Check) -> bool {
+        match c {
+            Check::Cidr(net) => self.any_value(slot, |v| {
+                v.raw
+                    .trim()
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| net.contains(&ip))
+            }),
+            Check::Cmp { op, value } => self.any_value(slot, |v| {
+                parse_number(v).is_some_and(|n| match op {
+                    CmpOp::Lt => n < *value,
+                    CmpOp::Lte => n <= *value,
+                    CmpOp::Gt => n > *value,
+                    CmpOp::Gte => n >= *value,
+                })
+            }),
+            Check::TimePart { part, value } => self.any_value(slot, |v| {
+                time_part(v.raw, *part).is_some_and(|x| x == *value)
+            }),
+            Check::Exists(b) => match slot {
+                Slot::Field(f) => self.view.has(f) == *b,
+                Slot::Keywords => false,
+            },
+            Check::Null => match slot {
+                Slot::Field(f) => {
+                    !self.view.has(f) || self.view.values(f).any(|v| v.kind == Kind::Null)
+                }
+                Slot::Keywords => false,
+            },
         }
     }
 }

@@ -12,13 +12,19 @@ use std::fmt::Write as _;
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{CompileOptions, CompiledRule, Item, Pat, Ruleset, RulesetBuilder, Slot, hit};
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::compile::{
+    CompileOptions, CompiledRule, Item, Origin, Pat, Ruleset, RulesetBuilder, Slot, hit,
+};
 use crate::error::RuleIssue;
 use crate::eval::Matcher;
 use crate::event::Kind;
 use crate::mapping::FieldMapping;
 use crate::rule::{
-    Condition, DetectionItem, Loaded, OfTarget, Quantifier, Rule, Search, resolve_of,
+    Check, Condition, DetectionItem, FieldRef, Loaded, OfTarget, Quantifier, Rule, Search,
+    resolve_of,
 };
 
 /// Why a rule cannot be explained.
@@ -95,50 +101,41 @@ pub fn read_event_line(path: &Path, line: usize) -> Result<Vec<u8>, ExplainError
     Ok(buf)
 }
 
-/// Which compiled items came from which detection item: the compiler emits
-/// items search by search, item by item (one per mapped field), then the
-/// logsource groups; this walks the rule in the same order.
-struct ItemMap<'r> {
-    ranges: Vec<(&'r DetectionItem, std::ops::Range<usize>)>,
-    /// Logsource groups: each a list of (item, range).
-    logsource: Vec<Vec<(DetectionItem, std::ops::Range<usize>)>>,
+/// Which compiled items came from which detection item, read from the
+/// [`Origin`] the compiler recorded on each (one detection item's compiled
+/// items are contiguous: one per mapped field).
+struct ItemMap {
+    ranges: HashMap<Origin, Range<usize>>,
+    /// The logsource conditions the mapping adds: groups of items, each
+    /// with its compiled items.
+    logsource: Vec<Vec<(DetectionItem, Range<usize>)>>,
 }
 
-impl ItemMap<'_> {
-    /// The compiled items of a detection item (found by position and content).
-    fn find(&self, item: &DetectionItem) -> Option<&(&DetectionItem, std::ops::Range<usize>)> {
-        self.ranges
-            .iter()
-            .find(|(x, _)| x.pos == item.pos && x.field == item.field && x.values == item.values)
+fn item_map(cr: &CompiledRule, mapping: &dyn FieldMapping) -> ItemMap {
+    let mut ranges: HashMap<Origin, Range<usize>> = HashMap::new();
+    for (i, item) in cr.items.iter().enumerate() {
+        ranges.entry(item.origin).or_insert(i..i).end = i + 1;
     }
-}
-
-fn item_map<'r>(cr: &'r CompiledRule, mapping: &dyn FieldMapping) -> Option<ItemMap<'r>> {
-    let rule = &cr.rule;
-    let width = |i: &DetectionItem| match &i.field {
-        None => 1,
-        Some(f) => mapping.map_field(&rule.logsource, f).len(),
-    };
-    let mut next = 0;
-    let mut ranges = Vec::new();
-    for s in &rule.detection.searches {
-        for i in s.search.items() {
-            let w = width(i);
-            ranges.push((i, next..next + w));
-            next += w;
-        }
-    }
-    let mut logsource = Vec::new();
-    for group in mapping.logsource_conditions(&rule.logsource) {
-        let mut g = Vec::new();
-        for i in group {
-            let w = width(&i);
-            g.push((i, next..next + w));
-            next += w;
-        }
-        logsource.push(g);
-    }
-    (next == cr.items.len()).then_some(ItemMap { ranges, logsource })
+    let logsource = mapping
+        .logsource_conditions(&cr.rule.logsource)
+        .into_iter()
+        .enumerate()
+        .map(|(g, group)| {
+            group
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let origin = Origin::Logsource {
+                        group: g as u32,
+                        item: i as u32,
+                    };
+                    let range = ranges.get(&origin).cloned().unwrap_or(0..0);
+                    (item, range)
+                })
+                .collect()
+        })
+        .collect();
+    ItemMap { ranges, logsource }
 }
 
 /// An evaluated event: per compiled item, its outcome.
@@ -206,14 +203,7 @@ pub fn render(
         rule.level.as_deref().unwrap_or("(none)")
     );
     let r = Renderer { rs, cr, outcome };
-    let Some(map) = item_map(cr, mapping) else {
-        // Only if the compiler's item order changed: still show every item.
-        let _ = writeln!(s, "compiled items:");
-        for i in 0..cr.items.len() {
-            r.compiled_item(&mut s, i, 1);
-        }
-        return s;
-    };
+    let map = item_map(cr, mapping);
     if !map.logsource.is_empty() {
         let _ = writeln!(
             s,
@@ -306,13 +296,29 @@ impl Renderer<'_, '_, '_> {
         }
     }
 
-    fn range_ok(&self, item: &DetectionItem, range: std::ops::Range<usize>) -> Option<bool> {
+    /// The origin of `item`, a detection item of search number `search`
+    /// (found by identity in the rule, which `explain` never copies).
+    fn origin(&self, search: usize, item: &DetectionItem) -> Option<Origin> {
+        let items = self.cr.rule.detection.searches.get(search)?.search.items();
+        let k = items.iter().position(|x| std::ptr::eq(*x, item))?;
+        Some(Origin::Search {
+            search: search as u32,
+            item: k as u32,
+        })
+    }
+
+    /// The compiled items of detection item `item` of search `search`.
+    fn range(&self, search: usize, item: &DetectionItem, map: &ItemMap) -> Option<Range<usize>> {
+        map.ranges.get(&self.origin(search, item)?).cloned()
+    }
+
+    fn range_ok(&self, item: &DetectionItem, range: Range<usize>) -> Option<bool> {
         let o = self.outcome?;
         let any = o.items.get(range)?.iter().any(|b| *b);
         Some(any != item.applied.negated)
     }
 
-    fn logsource_ok(&self, map: &ItemMap<'_>) -> Option<bool> {
+    fn logsource_ok(&self, map: &ItemMap) -> Option<bool> {
         self.outcome?;
         let mut all = true;
         for group in &map.logsource {
@@ -325,36 +331,37 @@ impl Renderer<'_, '_, '_> {
         Some(all)
     }
 
-    fn search_ok(&self, search: &Search, map: &ItemMap<'_>) -> Option<bool> {
+    /// `search` is (part of) the body of search number `si`.
+    fn search_ok(&self, si: usize, search: &Search, map: &ItemMap) -> Option<bool> {
         Some(match search {
             Search::AllOf(v) => {
                 let mut all = true;
                 for i in v {
-                    all &= self.item_ok(i, map)?;
+                    all &= self.item_ok(si, i, map)?;
                 }
                 all
             }
             Search::AnyOf(v) => {
                 let mut any = false;
                 for x in v {
-                    any |= self.search_ok(x, map)?;
+                    any |= self.search_ok(si, x, map)?;
                 }
                 any
             }
-            Search::Item(i) => self.item_ok(i, map)?,
+            Search::Item(i) => self.item_ok(si, i, map)?,
         })
     }
 
-    fn item_ok(&self, item: &DetectionItem, map: &ItemMap<'_>) -> Option<bool> {
-        let (_, range) = map.find(item)?;
-        self.range_ok(item, range.clone())
+    fn item_ok(&self, si: usize, item: &DetectionItem, map: &ItemMap) -> Option<bool> {
+        self.range_ok(item, self.range(si, item, map)?)
     }
 
-    fn condition_ok(&self, c: &Condition, map: &ItemMap<'_>) -> Option<bool> {
+    fn condition_ok(&self, c: &Condition, map: &ItemMap) -> Option<bool> {
         let searches = &self.cr.rule.detection.searches;
         Some(match c {
             Condition::Ident(n) => {
-                self.search_ok(&searches.iter().find(|s| &s.name == n)?.search, map)?
+                let si = searches.iter().position(|s| &s.name == n)?;
+                self.search_ok(si, &searches[si].search, map)?
             }
             Condition::And(v) => v
                 .iter()
@@ -373,7 +380,7 @@ impl Renderer<'_, '_, '_> {
                 let picked = resolve_of(target, searches);
                 let mut n = 0;
                 for i in &picked {
-                    n += usize::from(self.search_ok(&searches[*i].search, map)?);
+                    n += usize::from(self.search_ok(*i, &searches[*i].search, map)?);
                 }
                 match quantifier {
                     Quantifier::All => n == picked.len(),
@@ -383,20 +390,21 @@ impl Renderer<'_, '_, '_> {
         })
     }
 
-    fn condition(&self, s: &mut String, c: &Condition, map: &ItemMap<'_>, depth: usize) {
+    fn condition(&self, s: &mut String, c: &Condition, map: &ItemMap, depth: usize) {
         let searches = &self.cr.rule.detection.searches;
         indent(s, depth);
         match c {
-            Condition::Ident(n) => match searches.iter().find(|x| &x.name == n) {
-                Some(ns) => {
+            Condition::Ident(n) => match searches.iter().position(|x| &x.name == n) {
+                Some(si) => {
+                    let ns = &searches[si];
                     let _ = writeln!(
                         s,
                         "search {} (line {}){}",
                         ns.name,
                         ns.pos.line,
-                        self.mark(self.search_ok(&ns.search, map))
+                        self.mark(self.search_ok(si, &ns.search, map))
                     );
-                    self.search(s, &ns.search, map, depth + 1);
+                    self.search(s, si, &ns.search, map, depth + 1);
                 }
                 None => {
                     let _ = writeln!(s, "search {n}: not defined");
@@ -439,34 +447,46 @@ impl Renderer<'_, '_, '_> {
         }
     }
 
-    fn search(&self, s: &mut String, search: &Search, map: &ItemMap<'_>, depth: usize) {
+    /// Renders `search`, (part of) the body of search number `si`.
+    fn search(&self, s: &mut String, si: usize, search: &Search, map: &ItemMap, depth: usize) {
         match search {
-            Search::AllOf(v) if v.len() > 1 => {
-                indent(s, depth);
-                let _ = writeln!(s, "all of:{}", self.mark(self.search_ok(search, map)));
-                for i in v {
-                    self.search(s, &Search::Item(i.clone()), map, depth + 1);
-                }
-            }
             Search::AllOf(v) => {
+                let depth = if v.len() > 1 {
+                    indent(s, depth);
+                    let _ = writeln!(s, "all of:{}", self.mark(self.search_ok(si, search, map)));
+                    depth + 1
+                } else {
+                    depth
+                };
                 for i in v {
-                    self.search(s, &Search::Item(i.clone()), map, depth);
+                    self.search_item(s, si, i, map, depth);
                 }
             }
             Search::AnyOf(v) => {
                 indent(s, depth);
-                let _ = writeln!(s, "any of:{}", self.mark(self.search_ok(search, map)));
+                let _ = writeln!(s, "any of:{}", self.mark(self.search_ok(si, search, map)));
                 for x in v {
-                    self.search(s, x, map, depth + 1);
+                    self.search(s, si, x, map, depth + 1);
                 }
             }
-            Search::Item(i) => match map.find(i) {
-                Some((x, range)) => self.item(s, x, range.clone(), depth),
-                None => {
-                    indent(s, depth);
-                    let _ = writeln!(s, "{} (not compiled)", item_key(i));
-                }
-            },
+            Search::Item(i) => self.search_item(s, si, i, map, depth),
+        }
+    }
+
+    fn search_item(
+        &self,
+        s: &mut String,
+        si: usize,
+        item: &DetectionItem,
+        map: &ItemMap,
+        depth: usize,
+    ) {
+        match self.range(si, item, map) {
+            Some(range) => self.item(s, item, range, depth),
+            None => {
+                indent(s, depth);
+                let _ = writeln!(s, "{} (not compiled)", item_key(item));
+            }
         }
     }
 
@@ -474,7 +494,7 @@ impl Renderer<'_, '_, '_> {
         &self,
         s: &mut String,
         item: &DetectionItem,
-        range: std::ops::Range<usize>,
+        range: Range<usize>,
         depth: usize,
     ) {
         indent(s, depth);
@@ -580,17 +600,17 @@ impl Renderer<'_, '_, '_> {
                 )
             }
             Pat::Wild { re, .. } | Pat::Regex(re) => format!("{kind} /{}/", re.as_str()),
-            Pat::Cidr(n) => format!("{kind} {n}"),
-            Pat::Cmp { op, value } => format!("{kind} {op:?} {value}"),
-            Pat::TimePart { part, value } => format!("{kind} {part:?} = {value}"),
-            Pat::Exists(b) => format!("{kind} {b}"),
-            Pat::Null => "null (absent or null)".into(),
-            Pat::FieldRef {
-                other,
+            Pat::Check(Check::Cidr(n)) => format!("{kind} {n}"),
+            Pat::Check(Check::Cmp { op, value }) => format!("{kind} {op:?} {value}"),
+            Pat::Check(Check::TimePart { part, value }) => format!("{kind} {part:?} = {value}"),
+            Pat::Check(Check::Exists(b)) => format!("{kind} {b}"),
+            Pat::Check(Check::Null) => "null (absent or null)".into(),
+            Pat::FieldRef(FieldRef {
+                field: other,
                 starts,
                 ends,
                 cased,
-            } => {
+            }) => {
                 let how = match (starts, ends) {
                     (false, false) => "equals",
                     (true, false) => "starts with",

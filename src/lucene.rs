@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use crate::mapping::FieldMapping;
 use crate::rule::value::{CmpOp, Part, TimePart};
 use crate::rule::{
-    Condition, DetectionItem, Logsource, Pattern, Quantifier, Rule, Search, SigmaString, resolve_of,
+    Check, Condition, DetectionItem, Logsource, Pattern, Quantifier, Rule, Search, SigmaString, resolve_of,
 };
 
 /// A query and what it does not reproduce exactly.
@@ -217,7 +217,7 @@ impl Translator<'_> {
         let exists =
             |f: Option<&str>| Q::Raw(format!("_exists_:{}", escape_term(f.unwrap_or("*"))));
         Ok(match p {
-            Pattern::Str { s, cased } => {
+            Pattern::Str { s, cased, .. } => {
                 if *cased {
                     self.caveat(
                         "`cased`: query_string phrases on analysed fields ignore case".into(),
@@ -229,7 +229,7 @@ impl Translator<'_> {
                 }
                 out
             }
-            Pattern::Regex { regex, flags, .. } => {
+            Pattern::Regex { regex, flags } => {
                 if flags.ignore_case || flags.multi_line || flags.dot_all {
                     self.caveat("regex flags (i, m, s) have no query_string equivalent; the regexp runs without them".into());
                 }
@@ -242,8 +242,8 @@ impl Translator<'_> {
                 }
                 vec![Clause::Val(format!("/{re}/"))]
             }
-            Pattern::Cidr(net) => vec![Clause::Val(phrase(&net.to_string()))],
-            Pattern::Cmp { op, value } => {
+            Pattern::Check(Check::Cidr(net)) => vec![Clause::Val(phrase(&net.to_string()))],
+            Pattern::Check(Check::Cmp { op, value }) => {
                 let op = match op {
                     CmpOp::Lt => "<",
                     CmpOp::Lte => "<=",
@@ -252,7 +252,7 @@ impl Translator<'_> {
                 };
                 vec![Clause::Val(format!("{op}{value}"))]
             }
-            Pattern::TimePart { part, value } => {
+            Pattern::Check(Check::TimePart { part, value }) => {
                 self.caveat("time-part modifiers are matched as a regexp on the timestamp text (keyword fields only)".into());
                 let re = match part {
                     TimePart::Year => format!("{value:04}-.*"),
@@ -266,11 +266,11 @@ impl Translator<'_> {
                 };
                 vec![Clause::Val(format!("/{re}/"))]
             }
-            Pattern::Exists(true) => vec![Clause::Full(exists(field))],
-            Pattern::Exists(false) | Pattern::Null => {
+            Pattern::Check(Check::Exists(true)) => vec![Clause::Full(exists(field))],
+            Pattern::Check(Check::Exists(false) | Check::Null) => {
                 vec![Clause::Full(Q::Not(Box::new(exists(field))))]
             }
-            Pattern::FieldRef { .. } => return Err(LuceneError::Untranslatable("fieldref")),
+            Pattern::FieldRef(_) => return Err(LuceneError::Untranslatable("fieldref")),
         })
     }
 
@@ -548,7 +548,7 @@ mod tests {
                         .collect(),
                     _ => unreachable!(),
                 };
-                let applied = crate::rule::value::apply_modifiers(true, &[], &values).unwrap();
+                let applied = crate::rule::modifier::apply_modifiers(true, &[], &values).unwrap();
                 vec![DetectionItem {
                     field: k.scalar_text(),
                     modifiers: vec![],

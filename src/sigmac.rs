@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ConfigError;
 use crate::mapping::FieldMapping;
-use crate::rule::value::apply_modifiers;
+use crate::rule::modifier::apply_modifiers;
 use crate::rule::{DetectionItem, Logsource, RawValue};
 use crate::yaml::{self, Node, Pos, Value};
 

@@ -8,6 +8,7 @@
 //! backend-agnostic: field mapping lives in `mapping`, matchers in `compile`.
 
 pub mod condition;
+pub mod modifier;
 pub mod value;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{RuleError, RuleIssue, Unsupported};
 use crate::yaml::{self, Node, Pos, Value};
 pub use condition::{Condition, OfTarget, Quantifier};
-pub use value::{Applied, Modifier, Pattern, RawValue, SigmaString};
+pub use modifier::{Applied, Modifier};
+pub use value::{Check, FieldRef, Pattern, RawValue, SigmaString};
 
 /// A rule's `logsource`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -517,7 +519,7 @@ fn parse_item(key: Option<&str>, pos: Pos, v: &Node) -> Located<DetectionItem> {
         ));
     }
     let applied =
-        value::apply_modifiers(field.is_some(), &modifiers, &values).map_err(|e| (Some(pos), e))?;
+        modifier::apply_modifiers(field.is_some(), &modifiers, &values).map_err(|e| (Some(pos), e))?;
     Ok(DetectionItem {
         field,
         modifiers,

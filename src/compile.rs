@@ -290,9 +290,25 @@ pub struct Ruleset {
     /// Fields whose values matched events carry to sinks
     /// ([`RulesetBuilder::carry`]), in the order they were asked for.
     pub carried: Vec<FieldId>,
+    /// Logsource scoping (see [`crate::scope`]); `None` runs every rule on
+    /// every event.
+    pub scope: Option<crate::scope::CompiledScope>,
 }
 
 impl Ruleset {
+    /// Turns on logsource scoping with `table`: the fields its conditions
+    /// read join the field index (with no matchers), and each rule's
+    /// logsource is resolved against it.
+    pub fn set_scope(&mut self, table: &crate::scope::ScopeTable) {
+        let logsources: Vec<&crate::rule::Logsource> =
+            self.rules.iter().map(|r| &r.rule.logsource).collect();
+        let scope = crate::scope::CompiledScope::new(table, &mut self.fields, &logsources);
+        let n = self.fields.len();
+        self.field_scans.resize_with(n, Vec::new);
+        self.by_field.resize_with(n, Vec::new);
+        self.scope = Some(scope);
+    }
+
     /// The time of the event loaded in `view`: the first value of the
     /// [`Ruleset::time_fields`] that reads as a time.
     pub fn event_time(&self, view: &EventView) -> Option<EventTime> {
@@ -499,6 +515,7 @@ impl<'a> RulesetBuilder<'a> {
             time_fields: self.time_fields,
             time_number: self.time_number,
             carried: self.carried,
+            scope: None,
         }
     }
 

@@ -98,6 +98,8 @@ pub struct RunStats {
     /// Value scans answered by the scan memo, out of all value scans.
     pub memo_hits: u64,
     pub memo_lookups: u64,
+    /// Events per logsource (scoped runs only).
+    pub scope: Option<crate::scope::ScopeStats>,
 }
 
 impl RunStats {
@@ -359,7 +361,13 @@ pub fn run(
                 + distinct.get(&(r as u32)).map_or(0, |s| s.len() as u64)
         })
         .collect();
+    if ruleset.scope.is_some() {
+        stats.scope = Some(Default::default());
+    }
     for m in pool.into_inner().unwrap_or_default() {
+        if let (Some(cs), Some(ss)) = (&ruleset.scope, stats.scope.as_mut()) {
+            cs.collect(&m.scope, ss);
+        }
         stats.memo_hits += m.scanner.memo.hit_count;
         stats.memo_lookups += m.scanner.memo.hit_count + m.scanner.memo.miss_count;
     }

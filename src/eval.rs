@@ -174,6 +174,8 @@ pub struct Matcher<'r> {
     /// its keyword scan was done together with its field scan.
     kw_done: Vec<u32>,
     matched: Vec<u32>,
+    /// Logsource classification cache (when the ruleset is scoped).
+    pub scope: crate::scope::ScopeScratch,
     /// Per rule: how many events it was evaluated on (for `--profile`).
     pub evaluated: Vec<u64>,
     pub profile_nanos: Option<Vec<u64>>,
@@ -188,6 +190,7 @@ impl<'r> Matcher<'r> {
             scanner: Scanner::default(),
             kw_done: Vec::new(),
             matched: Vec::new(),
+            scope: Default::default(),
             evaluated: vec![0; ruleset.rules.len()],
             profile_nanos: None,
         }
@@ -262,12 +265,20 @@ impl<'r> Matcher<'r> {
         for &r in &rs.always {
             hits.candidate(r);
         }
-        // 3. Evaluate candidates.
+        // 3. Evaluate candidates (those whose logsource can apply, when
+        //    the ruleset is scoped).
+        let allowed = match &rs.scope {
+            Some(s) => s.allowed(&self.view, &mut self.scope),
+            None => None,
+        };
         let ctx = Ctx {
             view: &self.view,
             hits: &self.hits,
         };
         for &r in &self.hits.candidates {
+            if allowed.is_some_and(|a| !a[r as usize]) {
+                continue;
+            }
             let rule = &rs.rules[r as usize];
             self.evaluated[r as usize] += 1;
             let ok = if let Some(p) = self.profile_nanos.as_mut() {

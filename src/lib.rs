@@ -14,6 +14,7 @@
 //! | [`eval`] | evaluating the compiled ruleset on an event, with per-thread scratch |
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
+//! | [`scope`] | logsource scoping: the event's logsource from the data, which rules apply |
 //! | [`report`] | how results are shown (table, JSON) |
 //! | [`output`] | tagged timelines and match lists, written atomically |
 //! | [`verify`] | checking rules before a run: findings, summary, `--move` |
@@ -43,6 +44,7 @@ pub mod memo;
 pub mod output;
 pub mod report;
 pub mod rule;
+pub mod scope;
 pub mod sigmac;
 pub mod source;
 pub mod time;

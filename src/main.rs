@@ -17,6 +17,7 @@ use sigma_match::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::report::Report;
+use sigma_match::scope::ScopeTable;
 use sigma_match::sigmac::SigmacChain;
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
@@ -203,6 +204,14 @@ struct RunArgs {
     /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     config: Vec<PathBuf>,
+    /// Run every rule on every event (no logsource scoping), as Timesketch
+    /// without a logsource mapping and rsigma without a pipeline do.
+    #[arg(long)]
+    no_scope: bool,
+    /// The logsource table for scoping (default: the built-in
+    /// configs/logsources.yml; see docs/scoping.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_scope")]
+    logsources: Option<PathBuf>,
     /// Say more about what was read (e.g. configuration keys that are ignored).
     #[arg(short, long)]
     verbose: bool,
@@ -368,7 +377,15 @@ fn run(cli: RunArgs) -> Result<u8> {
         placeholders: &placeholders,
         keyword_fields: cli.keyword_fields.clone(),
     };
-    let (ruleset, failed, _filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
+    let scope_table = match (&cli.logsources, cli.no_scope) {
+        (_, true) => None,
+        (Some(p), false) => Some(ScopeTable::load(p).context("reading the logsource table")?),
+        (None, false) => Some(ScopeTable::builtin()),
+    };
+    let (mut ruleset, failed, _filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
+    if let Some(t) = &scope_table {
+        ruleset.set_scope(t);
+    }
     // Freeing ~100 MB of automatons and rule trees one by one at exit costs
     // tens of milliseconds the OS does for free.
     let ruleset = std::mem::ManuallyDrop::new(ruleset);

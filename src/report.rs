@@ -33,6 +33,9 @@ pub struct RuleRow {
     pub records: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With scoping: how the rule's logsource relates to the table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::scope::RuleScope>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evaluated: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,9 +102,70 @@ pub struct Report {
     /// Warnings about the mapping configuration(s), `file:line:col: warning: ...`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config_warnings: Vec<String>,
+    /// Logsource scoping, when on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scoping: Option<Scoping>,
     /// `--profile`: every loaded rule, most expensive first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Vec<ProfileRow>>,
+}
+
+/// What logsource scoping did in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scoping {
+    /// The table used.
+    pub table: String,
+    pub rules_scoped: usize,
+    pub rules_partly_scoped: usize,
+    pub rules_unscoped: usize,
+    pub rules_without_logsource: usize,
+    /// Rules whose logsource the table does not (fully) know:
+    /// `path: product: x, ...`.
+    pub unscoped: Vec<String>,
+    #[serde(flatten)]
+    pub stats: crate::scope::ScopeStats,
+}
+
+impl Scoping {
+    fn of(ruleset: &Ruleset, stats: &RunStats) -> Option<Scoping> {
+        use crate::scope::RuleScope;
+        let scope = ruleset.scope.as_ref()?;
+        let mut s = Scoping {
+            table: scope.origin.clone(),
+            rules_scoped: 0,
+            rules_partly_scoped: 0,
+            rules_unscoped: 0,
+            rules_without_logsource: 0,
+            unscoped: Vec::new(),
+            stats: stats.scope.clone().unwrap_or_default(),
+        };
+        for (r, rs) in ruleset.rules.iter().zip(&scope.rule_scope) {
+            let unknown = match rs {
+                RuleScope::Scoped => {
+                    s.rules_scoped += 1;
+                    continue;
+                }
+                RuleScope::NoLogsource => {
+                    s.rules_without_logsource += 1;
+                    continue;
+                }
+                RuleScope::Partly { unknown } => {
+                    s.rules_partly_scoped += 1;
+                    unknown
+                }
+                RuleScope::Unscoped { unknown } => {
+                    s.rules_unscoped += 1;
+                    unknown
+                }
+            };
+            s.unscoped.push(format!(
+                "{}: {} not in the table",
+                r.rule.path.display(),
+                unknown.join(", ")
+            ));
+        }
+        Some(s)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -151,6 +215,7 @@ impl Report {
                 count: stats.counts.get(i).copied().unwrap_or(0),
                 records: stats.records.get(i).copied().unwrap_or(0),
                 reason: None,
+                scope: ruleset.scope.as_ref().map(|s| s.rule_scope[i].clone()),
                 evaluated: profile.then(|| stats.evaluated.get(i).copied().unwrap_or(0)),
                 eval_ms: profile.then(|| stats.nanos.get(i).copied().unwrap_or(0) as f64 / 1e6),
             })
@@ -174,6 +239,7 @@ impl Report {
                 count: 0,
                 records: 0,
                 reason: Some(f.issue.to_string()),
+                scope: None,
                 evaluated: None,
                 eval_ms: None,
             });
@@ -227,6 +293,7 @@ impl Report {
             input_errors: stats.input_errors.clone(),
             failures_by_reason: by_reason,
             config_warnings: Vec::new(),
+            scoping: Scoping::of(ruleset, stats),
             profile,
         }
     }
@@ -356,6 +423,39 @@ impl Report {
             );
             for w in &self.config_warnings {
                 let _ = writeln!(out, "  {w}");
+            }
+        }
+        if let Some(sc) = &self.scoping {
+            let _ = writeln!(
+                out,
+                "\nlogsource scoping ({}; --no-scope runs every rule on every event): {} rules scoped, {} partly, {} unscoped, {} without logsource; {} events recognised by no entry (every rule ran on them)",
+                sc.table,
+                sc.rules_scoped,
+                sc.rules_partly_scoped,
+                sc.rules_unscoped,
+                sc.rules_without_logsource,
+                sc.stats.unrecognised_events
+            );
+            let mut by: Vec<(&String, &u64)> = sc.stats.events_by_logsource.iter().collect();
+            by.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            for (l, n) in by.iter().take(12) {
+                let _ = writeln!(out, "  {n:>9} events  {l}");
+            }
+            if by.len() > 12 {
+                let _ = writeln!(out, "  ... {} more logsources (see --format json)", by.len() - 12);
+            }
+            if !sc.unscoped.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  rules with logsource values the table does not know ({}; those values do not restrict them):",
+                    sc.unscoped.len()
+                );
+                for u in sc.unscoped.iter().take(max_missing.max(5)) {
+                    let _ = writeln!(out, "    {u}");
+                }
+                if sc.unscoped.len() > max_missing.max(5) {
+                    let _ = writeln!(out, "    ... {} more (see --format json)", sc.unscoped.len() - max_missing.max(5));
+                }
             }
         }
         let s = &self.summary;

@@ -230,10 +230,12 @@ fn bundled_windows_logsource_config_restricts_rules_to_their_channels() {
     // Sysmon EID 1 process creations (2 records), 5 are Security channel
     // events, 17 carry an Execution ProcessID. Without logsource conditions
     // both rules over-match other Sysmon events and other channels; with
-    // the bundled config they keep to their logsource.
+    // the bundled config, or with logsource scoping (the default), they
+    // keep to their logsource.
     let args = [
         "testdata/windows-logsources",
         "testdata/plaso/plaso-sample.jsonl",
+        "--no-scope",
     ];
     let plain = json(&args);
     assert_eq!(
@@ -249,6 +251,12 @@ fn bundled_windows_logsource_config_restricts_rules_to_their_channels() {
         vec![3]
     );
     assert_eq!(count(&mapped, "Any Security Channel Event"), vec![5]);
+    let scoped = json(&args[..2]);
+    assert_eq!(
+        count(&scoped, "Any Process Creation With An Image Path"),
+        vec![3]
+    );
+    assert_eq!(count(&scoped, "Any Security Channel Event"), vec![5]);
 }
 
 /// `sigma-match ... | head`: a reader that goes away early ends the run

@@ -19,7 +19,7 @@ use std::process::Command;
 /// Arguments that every run here gets, so that later defaults which change
 /// counts on purpose (e.g. log-source scoping) can be switched off here and
 /// the baseline keeps meaning "the engine's own semantics".
-const BASE_ARGS: &[&str] = &["-q", "--format", "json"];
+const BASE_ARGS: &[&str] = &["-q", "--format", "json", "--no-scope"];
 
 /// (name, export under events/, extra arguments)
 fn combos(shared: &Path) -> Vec<(String, PathBuf, Vec<String>)> {

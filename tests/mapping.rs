@@ -145,13 +145,22 @@ fn timesketch_logsource_condition_is_what_makes_zmap_match() {
         "--format",
         "json",
     ]);
-    let without = out(&[rules.to_str().unwrap(), &ev, "--format", "json"]);
+    let without = out(&[
+        rules.to_str().unwrap(),
+        &ev,
+        "--format",
+        "json",
+        "--no-scope",
+    ]);
+    // Logsource scoping (the default) agrees with the config: a syslog line
+    // is `service: syslog/auth`, not `shell`.
+    let scoped = out(&[rules.to_str().unwrap(), &ev, "--format", "json"]);
     let count = |s: &str| {
         serde_json::from_str::<serde_json::Value>(s).unwrap()["rules"][0]["count"]
             .as_u64()
             .unwrap()
     };
-    assert_eq!((count(&with), count(&without)), (0, 1));
+    assert_eq!((count(&with), count(&without), count(&scoped)), (0, 1, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

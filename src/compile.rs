@@ -353,8 +353,7 @@ pub struct RulesetBuilder<'a> {
 impl<'a> RulesetBuilder<'a> {
     pub fn new(opts: CompileOptions<'a>) -> Self {
         let mut fields = FieldIndex::default();
-        let time_fields = crate::time::TIME_FIELDS
-            .iter()
+        let time_fields = crate::event::formats::time_fields()
             .map(|n| fields.intern(n))
             .collect();
         RulesetBuilder {
@@ -386,7 +385,7 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     /// Reads event time from the field `name` only, instead of the built-in
-    /// [`crate::time::TIME_FIELDS`]; numbers there are epoch seconds,
+    /// time fields of the event formats; numbers there are epoch seconds,
     /// milliseconds or microseconds ([`EventTime::from_epoch_number`]).
     pub fn time_field(&mut self, name: &str) {
         self.time_fields = vec![self.fields.intern(name)];

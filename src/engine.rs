@@ -65,6 +65,9 @@ pub trait Sink {
 pub struct RunOptions {
     /// Resolve Plaso `xml_string` fields (default on).
     pub no_evtx_xml: bool,
+    /// Do not let Plaso's `hostname` and `computer_name` stand in for each
+    /// other (default: they do).
+    pub no_host_alias: bool,
     /// Collect per-rule evaluation counts and time.
     pub profile: bool,
     /// How many malformed lines to keep in full (the rest are counted).
@@ -193,7 +196,8 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
 
 fn new_matcher<'r>(ruleset: &'r Ruleset, opts: &RunOptions) -> Matcher<'r> {
     let mut m = Matcher::new(ruleset);
-    m.view.evtx_xml = !opts.no_evtx_xml;
+    m.view.options.evtx_xml = !opts.no_evtx_xml;
+    m.view.options.host_name_alias = !opts.no_host_alias;
     if opts.profile {
         m.enable_profile();
     }

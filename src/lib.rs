@@ -8,9 +8,9 @@
 //! | module | owns |
 //! |---|---|
 //! | [`yaml`] | YAML text to a positioned tree |
-//! | [`rule`] | the Sigma rule model: metadata, detection items, modifiers, conditions |
+//! | [`rule`] | the Sigma rule model: metadata, detection items, values and modifiers, conditions |
 //! | [`compile`] | rules to immutable matchers shared by all threads |
-//! | [`event`] | one JSON event: extracting the fields the ruleset needs |
+//! | [`event`] | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`) |
 //! | [`eval`] | evaluating the compiled ruleset on an event, with per-thread scratch |
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
@@ -33,7 +33,6 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod event;
-pub mod evtx_xml;
 pub mod explain;
 pub mod field_usage;
 pub mod floor;

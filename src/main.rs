@@ -218,6 +218,10 @@ struct RunArgs {
     /// Do not resolve fields of Plaso Windows records from their `xml_string`.
     #[arg(long)]
     no_evtx_xml: bool,
+    /// Do not let `hostname` and `computer_name` stand in for each other
+    /// (by default a rule naming one finds the other when the event lacks it).
+    #[arg(long)]
+    no_host_alias: bool,
     /// Exit with status 1 if any rule failed to load or any line was malformed.
     #[arg(long)]
     strict: bool,
@@ -391,6 +395,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     let ruleset = std::mem::ManuallyDrop::new(ruleset);
     let run_opts = RunOptions {
         no_evtx_xml: cli.no_evtx_xml,
+        no_host_alias: cli.no_host_alias,
         profile: cli.profile,
         keep_malformed: cli.max_malformed,
         progress: !cli.quiet && std::io::stderr().is_terminal(),

@@ -3,12 +3,14 @@
 //!
 //! This module owns turning the time values that exports write into one
 //! [`EventTime`] (microseconds since the Unix epoch, UTC) and back into ISO
-//! 8601 text. The compiled ruleset always extracts the candidate fields of
-//! [`TIME_FIELDS`] (see [`crate::compile::RulesetBuilder`]); the engine reads
-//! the time of matched events only, so the single-event path pays nothing
-//! for events that match no rule.
+//! 8601 text. The compiled ruleset always extracts the time fields the
+//! event formats declare (see below and [`crate::compile::RulesetBuilder`]);
+//! the engine reads the time of matched events only, so the single-event
+//! path pays nothing for events that match no rule.
 //!
-//! Where each format keeps its time, in the order tried:
+//! Where each format keeps its time, in the order tried (each format module
+//! declares its `TIME_FIELDS`: [`crate::event::timesketch`],
+//! [`crate::event::plaso`], [`crate::event::evtx_dump`]):
 //!
 //! | field | format | how it is read |
 //! |---|---|---|
@@ -22,9 +24,6 @@
 //! is used instead and both copies carry the record's real time.
 
 use std::fmt;
-
-/// The field names tried, in order, for an event's time.
-pub const TIME_FIELDS: &[&str] = &["datetime", "timestamp", "SystemTime"];
 
 /// Plaso's `timestamp` for a FILETIME of 0, its "Not set" date-time value.
 const PLASO_NOT_SET: i64 = -11_644_473_600_000_000;

@@ -4,7 +4,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(f) = sigma_match::evtx_xml::EvtxFields::parse(s) {
+        if let Ok(f) = sigma_match::event::plaso::evtx_xml::EvtxFields::parse(s) {
             for (k, v) in f.iter() {
                 assert!(k.len() + v.len() <= s.len() * 4 + 64);
             }

@@ -15,7 +15,7 @@
 //! # Example
 //!
 //! ```
-//! use sigma_match::evtx_xml::EvtxFields;
+//! use sigma_match::event::plaso::evtx_xml::EvtxFields;
 //!
 //! // Abridged from a real Sysmon process-creation record (Plaso export of
 //! // EVTX-ATTACK-SAMPLES, `LM_wmiexec_impacket_sysmon_whoami.evtx`).
@@ -58,7 +58,7 @@
 //! ];
 //! assert!(fields.iter().eq(expected));
 //! assert_eq!(fields.get("Computer"), Some("IEWIN7"));
-//! # Ok::<(), sigma_match::evtx_xml::EvtxXmlError>(())
+//! # Ok::<(), sigma_match::event::plaso::evtx_xml::EvtxXmlError>(())
 //! ```
 //!
 //! # Field names

@@ -1,0 +1,680 @@
+//! One JSON event, seen through the fields a ruleset needs.
+//!
+//! This module owns generic event access. An [`EventView`] is per-thread
+//! scratch: it parses one JSON line with `simd-json`'s tape (no DOM, no
+//! per-key allocation), walks it once, and keeps only the values of fields
+//! the compiled ruleset references ([`FieldIndex`]) as written (case folding
+//! is left to the matcher, which needs it only for values its memo has not
+//! seen). Nested objects are addressed with dotted paths
+//! (`Event.EventData.Image`).
+//!
+//! What one exporter's JSON means beyond that lives in its format module,
+//! which the walk calls through a few hooks ([`formats`]):
+//!
+//! | module | format | adds |
+//! |---|---|---|
+//! | [`timesketch`] | Timesketch JSONL | where its time is (`datetime`) |
+//! | [`plaso`] | Plaso `json_line` | fields from `xml_string`, record identity, hex padding, the host-name alias, time (`timestamp`) |
+//! | [`evtx_dump`] | `evtx_dump` JSON | flat Sigma names of `Event.*` paths, time (`SystemTime`) |
+//!
+//! [`evtx`] holds the EVTX record conventions the Plaso XML and `evtx_dump`
+//! share. Adding a format is one module with its hooks and one line in
+//! each hook of [`formats`].
+
+use rustc_hash::FxHashMap;
+
+use simd_json::{Node, StaticNode};
+
+pub mod evtx;
+pub mod evtx_dump;
+pub mod plaso;
+pub mod timesketch;
+
+/// Interned field number.
+pub type FieldId = u32;
+
+/// The kind of a JSON value kept for matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Num,
+    Bool,
+    Null,
+}
+
+/// A value seen by matchers: the raw text (numbers and booleans as JSON
+/// prints them). Its case-folded form is made on demand ([`Val::folded`]):
+/// most values are only looked up in the scan memo, never folded.
+#[derive(Debug, Clone, Copy)]
+pub struct Val<'a> {
+    pub kind: Kind,
+    pub raw: &'a str,
+}
+
+impl<'a> Val<'a> {
+    /// The case-folded value ([`fold_case`]), borrowed when folding would
+    /// not change it.
+    pub fn folded(&self) -> std::borrow::Cow<'a, str> {
+        fold_case_cow(self.raw)
+    }
+}
+
+/// [`fold_case`], borrowing `s` when it is already folded.
+fn fold_case_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        std::borrow::Cow::Owned(fold_case(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// The fields a ruleset references, by name.
+#[derive(Debug, Clone, Default)]
+pub struct FieldIndex {
+    names: Vec<String>,
+    map: FxHashMap<String, FieldId>,
+    /// Keyword (field-less) search: `None` = no rule uses keywords,
+    /// `Some(None)` = search every string value, `Some(Some(ids))` = only
+    /// these fields.
+    keywords: Option<Option<Vec<FieldId>>>,
+}
+
+impl FieldIndex {
+    pub fn intern(&mut self, name: &str) -> FieldId {
+        if let Some(&id) = self.map.get(name) {
+            return id;
+        }
+        let id = self.names.len() as FieldId;
+        self.names.push(name.to_string());
+        self.map.insert(name.to_string(), id);
+        id
+    }
+
+    /// Forgets the fields interned after the first `n` (a failed rule's).
+    pub fn truncate(&mut self, n: usize) {
+        for name in self.names.drain(n.min(self.names.len())..) {
+            self.map.remove(&name);
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<FieldId> {
+        self.map.get(name).copied()
+    }
+
+    pub fn name(&self, id: FieldId) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Declares that keyword items exist; `fields` restricts which fields
+    /// they search (`None`: all string values, like a full-text search).
+    pub fn set_keyword_fields(&mut self, fields: Option<&[String]>) {
+        let ids = fields.map(|f| f.iter().map(|n| self.intern(n)).collect());
+        self.keywords = Some(ids);
+    }
+
+    pub fn uses_keywords(&self) -> bool {
+        self.keywords.is_some()
+    }
+}
+
+/// Why a line is not an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("not a JSON object (found {0})")]
+    NotObject(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    kind: Kind,
+    /// Also searched by keyword items.
+    keyword: bool,
+    raw: (u32, u32),
+    next: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+
+/// Per-thread scratch holding the extracted fields of the current event.
+pub struct EventView {
+    generation: u32,
+    field_gen: Vec<u32>,
+    field_head: Vec<u32>,
+    present: Vec<FieldId>,
+    recs: Vec<Rec>,
+    keyword_recs: Vec<u32>,
+    text: String,
+    line: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::Tape<'static>>,
+    path: String,
+    /// Per-event state of the formats ([`formats`]).
+    plaso: plaso::State,
+    evtx: evtx::State,
+    /// What the formats may add to events.
+    pub options: FormatOptions,
+}
+
+/// Switches for what the format modules add to events; all on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatOptions {
+    /// Plaso: resolve absent fields of Windows records from `xml_string`
+    /// (off: `--no-evtx-xml`).
+    pub evtx_xml: bool,
+    /// Plaso: `hostname` and `computer_name` stand in for each other
+    /// ([`plaso::HOST_NAME_ALIAS`]; off: `--no-host-alias`).
+    pub host_name_alias: bool,
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        FormatOptions {
+            evtx_xml: true,
+            host_name_alias: true,
+        }
+    }
+}
+
+impl Default for EventView {
+    fn default() -> Self {
+        EventView {
+            generation: 0,
+            field_gen: Vec::new(),
+            field_head: Vec::new(),
+            present: Vec::new(),
+            recs: Vec::new(),
+            keyword_recs: Vec::new(),
+            text: String::new(),
+            line: Vec::new(),
+            buffers: simd_json::Buffers::new(4096),
+            tape: Some(simd_json::Tape::null().reset()),
+            path: String::new(),
+            plaso: plaso::State::default(),
+            evtx: evtx::State::default(),
+            options: FormatOptions::default(),
+        }
+    }
+}
+
+/// Case folding used on both sides of every case-insensitive comparison:
+/// ASCII fast path, per-character Unicode lowercase otherwise (so rule
+/// needles and event values fold identically).
+pub fn fold_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    lower_into(&mut out, s);
+    out
+}
+
+/// Appends the case-folded `s` to `out`: ASCII runs byte by byte, other
+/// characters through Unicode `to_lowercase`.
+pub fn lower_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let start = out.len();
+        out.push_str(&rest[..ascii]);
+        // Lowercasing ASCII bytes keeps the string valid UTF-8.
+        out[start..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_lowercase());
+            rest = chars.as_str();
+        }
+    }
+}
+
+impl EventView {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses one JSON line and extracts the indexed fields.
+    pub fn load(&mut self, line: &[u8], index: &FieldIndex) -> Result<(), EventError> {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.field_gen.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+        if self.field_gen.len() < index.len() {
+            self.field_gen.resize(index.len(), 0);
+            self.field_head.resize(index.len(), NONE);
+        }
+        self.present.clear();
+        self.recs.clear();
+        self.keyword_recs.clear();
+        self.text.clear();
+        formats::start(self);
+        self.line.clear();
+        self.line.extend_from_slice(line);
+        let mut line = std::mem::take(&mut self.line);
+        let mut tape = self
+            .tape
+            .take()
+            .unwrap_or_else(|| simd_json::Tape::null().reset())
+            .reset();
+        let result = match simd_json::fill_tape(&mut line, &mut self.buffers, &mut tape) {
+            Err(e) => Err(EventError::Json(e.to_string())),
+            Ok(()) => match tape.0.first() {
+                Some(Node::Object { .. }) => {
+                    self.path.clear();
+                    let mut i = 0;
+                    self.walk(&tape.0, &mut i, index, 0);
+                    Ok(())
+                }
+                Some(Node::Array { .. }) => Err(EventError::NotObject("an array")),
+                Some(Node::String(_)) => Err(EventError::NotObject("a string")),
+                _ => Err(EventError::NotObject("a scalar")),
+            },
+        };
+        self.tape = Some(tape.reset());
+        self.line = line;
+        if result.is_ok() {
+            formats::finish(self, index);
+        }
+        result
+    }
+
+    fn push(&mut self, index: &FieldIndex, name: &str, kind: Kind, raw: &str, keyword_ok: bool) {
+        let id = index.get(name);
+        let want_kw = keyword_ok
+            && kind == Kind::Str
+            && match &index.keywords {
+                None => false,
+                Some(None) => true,
+                Some(Some(ids)) => id.is_some_and(|i| ids.contains(&i)),
+            };
+        if id.is_none() && !want_kw {
+            return;
+        }
+        let rs = self.text.len() as u32;
+        self.text.push_str(raw);
+        let rec = Rec {
+            kind,
+            keyword: want_kw,
+            raw: (rs, self.text.len() as u32),
+            next: NONE,
+        };
+        let ri = self.recs.len() as u32;
+        self.recs.push(rec);
+        if want_kw {
+            self.keyword_recs.push(ri);
+        }
+        if let Some(id) = id {
+            let f = id as usize;
+            if self.field_gen[f] != self.generation {
+                self.field_gen[f] = self.generation;
+                self.field_head[f] = NONE;
+                self.present.push(id);
+            }
+            self.recs[ri as usize].next = self.field_head[f];
+            self.field_head[f] = ri;
+        }
+    }
+
+    /// Records a field as present with a JSON `null`.
+    fn scalar(&mut self, index: &FieldIndex, name: &str, node: &Node) {
+        let mut buf = itoa_buf();
+        match node {
+            Node::String(s) => self.push(index, name, Kind::Str, s, true),
+            Node::Static(StaticNode::Null) => self.push(index, name, Kind::Null, "", false),
+            Node::Static(StaticNode::Bool(b)) => self.push(
+                index,
+                name,
+                Kind::Bool,
+                if *b { "true" } else { "false" },
+                false,
+            ),
+            Node::Static(StaticNode::I64(n)) => {
+                let s = fmt_num(&mut buf, *n as i128);
+                self.push(index, name, Kind::Num, s, false)
+            }
+            Node::Static(StaticNode::U64(n)) => {
+                let s = fmt_num(&mut buf, *n as i128);
+                self.push(index, name, Kind::Num, s, false)
+            }
+            Node::Static(StaticNode::F64(f)) => {
+                let s = if f.fract() == 0.0 && f.abs() < 1e15 {
+                    format!("{}", *f as i64)
+                } else {
+                    f.to_string()
+                };
+                self.push(index, name, Kind::Num, &s, false)
+            }
+            _ => {}
+        }
+    }
+
+    fn walk(&mut self, nodes: &[Node], i: &mut usize, index: &FieldIndex, depth: usize) {
+        let Some(node) = nodes.get(*i) else { return };
+        match *node {
+            Node::Object { len, count } => {
+                *i += 1;
+                if depth > 64 {
+                    *i += count;
+                    return;
+                }
+                let base = self.path.len();
+                for _ in 0..len {
+                    let Some(Node::String(key)) = nodes.get(*i) else {
+                        return;
+                    };
+                    *i += 1;
+                    if base > 0 {
+                        self.path.push('.');
+                    }
+                    self.path.push_str(key);
+                    if depth == 0 {
+                        formats::top_key(self, key, nodes.get(*i));
+                    }
+                    self.walk(nodes, i, index, depth + 1);
+                    self.path.truncate(base);
+                }
+            }
+            Node::Array { len, count } => {
+                *i += 1;
+                if depth > 64 {
+                    *i += count;
+                    return;
+                }
+                for _ in 0..len {
+                    self.walk(nodes, i, index, depth + 1);
+                }
+            }
+            ref scalar => {
+                *i += 1;
+                let path = std::mem::take(&mut self.path);
+                self.scalar(index, &path, scalar);
+                formats::scalar(self, index, &path, scalar);
+                self.path = path;
+            }
+        }
+    }
+
+    /// Keeps the text of a top-level string or integer value.
+    fn capture(&mut self, node: Option<&Node>) -> Option<(u32, u32)> {
+        let s = self.text.len() as u32;
+        match node? {
+            Node::String(x) => self.text.push_str(x),
+            Node::Static(StaticNode::I64(n)) => self.text.push_str(&n.to_string()),
+            Node::Static(StaticNode::U64(n)) => self.text.push_str(&n.to_string()),
+            _ => return None,
+        }
+        Some((s, self.text.len() as u32))
+    }
+
+    fn span(&self, s: Option<(u32, u32)>) -> Option<&str> {
+        s.map(|(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// If `target` is referenced and absent but `source` is present, gives
+    /// `target` the values of `source` (an event-side field alias).
+    fn fill_alias(&mut self, index: &FieldIndex, target: &str, source: &str) {
+        let (Some(t), Some(s)) = (index.get(target), index.get(source)) else {
+            return;
+        };
+        if self.has(t) || !self.has(s) {
+            return;
+        }
+        let vals: Vec<(Kind, String)> = self
+            .values(s)
+            .map(|v| (v.kind, v.raw.to_string()))
+            .collect();
+        for (kind, raw) in vals.iter().rev() {
+            self.push(index, target, *kind, raw, false);
+        }
+    }
+
+    /// Drops the values a field has so far in this event (it stays
+    /// present); the next [`Self::push`] gives it new ones.
+    fn reset_values(&mut self, id: FieldId) {
+        self.field_head[id as usize] = NONE;
+    }
+
+    /// The identity of the record behind the current event, when its
+    /// format has records that several events share (Plaso writes a Windows
+    /// record once per timestamp; see [`plaso::record_key`]).
+    pub fn record_key(&self) -> Option<u64> {
+        formats::record_key(self)
+    }
+
+    /// Fields present in the current event (each once).
+    pub fn present(&self) -> &[FieldId] {
+        &self.present
+    }
+
+    pub fn has(&self, id: FieldId) -> bool {
+        self.field_gen.get(id as usize) == Some(&self.generation)
+    }
+
+    /// The values of a field (several when the JSON held an array).
+    pub fn values(&self, id: FieldId) -> Values<'_> {
+        let head = if self.has(id) {
+            self.field_head[id as usize]
+        } else {
+            NONE
+        };
+        Values {
+            view: self,
+            next: head,
+        }
+    }
+
+    /// String values searched by keyword items.
+    pub fn keyword_values(&self) -> impl Iterator<Item = Val<'_>> {
+        self.keyword_recs.iter().map(|&r| self.val(r))
+    }
+
+    /// A field's values with their record numbers (unique within the event)
+    /// and whether keyword items search them too, for the scan phase.
+    pub(crate) fn recs_of(&self, id: FieldId) -> impl Iterator<Item = (u32, bool, Val<'_>)> {
+        let mut next = if self.has(id) {
+            self.field_head[id as usize]
+        } else {
+            NONE
+        };
+        std::iter::from_fn(move || {
+            if next == NONE {
+                return None;
+            }
+            let r = next;
+            let rec = &self.recs[r as usize];
+            next = rec.next;
+            Some((r, rec.keyword, self.val(r)))
+        })
+    }
+
+    /// The records searched by keyword items, by number.
+    pub(crate) fn keyword_recs(&self) -> &[u32] {
+        &self.keyword_recs
+    }
+
+    /// Records in the current event (an upper bound of record numbers).
+    pub(crate) fn rec_count(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub(crate) fn val(&self, r: u32) -> Val<'_> {
+        let rec = &self.recs[r as usize];
+        Val {
+            kind: rec.kind,
+            raw: &self.text[rec.raw.0 as usize..rec.raw.1 as usize],
+        }
+    }
+}
+
+/// Iterator over one field's values.
+pub struct Values<'a> {
+    view: &'a EventView,
+    next: u32,
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = Val<'a>;
+    fn next(&mut self) -> Option<Val<'a>> {
+        if self.next == NONE {
+            return None;
+        }
+        let r = self.next;
+        self.next = self.view.recs[r as usize].next;
+        Some(self.view.val(r))
+    }
+}
+
+fn itoa_buf() -> [u8; 40] {
+    [0; 40]
+}
+
+fn fmt_num(buf: &mut [u8; 40], n: i128) -> &str {
+    use std::io::Write;
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "{n}");
+    let len = cur.position() as usize;
+    std::str::from_utf8(&buf[..len]).unwrap_or("0")
+}
+
+/// The registered formats: each hook of the generic walk calls every
+/// format's, in this order (which is also the order their time fields are
+/// tried in). A new format adds one line to each hook it needs.
+pub(crate) mod formats {
+    use super::*;
+
+    /// Field names that hold an event's time, tried in order
+    /// ([`crate::compile::Ruleset::event_time`]).
+    pub fn time_fields() -> impl Iterator<Item = &'static str> {
+        [
+            timesketch::TIME_FIELDS,
+            plaso::TIME_FIELDS,
+            evtx_dump::TIME_FIELDS,
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+    }
+
+    /// A new event starts: formats forget the last one.
+    #[inline]
+    pub(super) fn start(v: &mut EventView) {
+        v.plaso.clear();
+        v.evtx.clear();
+    }
+
+    /// A top-level key, with its value node, while the line is walked.
+    #[inline]
+    pub(super) fn top_key(v: &mut EventView, key: &str, value: Option<&Node>) {
+        plaso::top_key(v, key, value);
+    }
+
+    /// A scalar value at `path`, after the generic view kept it.
+    #[inline]
+    pub(super) fn scalar(v: &mut EventView, index: &FieldIndex, path: &str, node: &Node) {
+        evtx_dump::scalar(v, index, path, node);
+    }
+
+    /// The line was walked: formats add what they derive.
+    pub(super) fn finish(v: &mut EventView, index: &FieldIndex) {
+        plaso::finish(v, index);
+    }
+
+    pub(super) fn record_key(v: &EventView) -> Option<u64> {
+        plaso::record_key(v)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn index(names: &[&str]) -> FieldIndex {
+        let mut i = FieldIndex::default();
+        for n in names {
+            i.intern(n);
+        }
+        i
+    }
+
+    pub(crate) fn raws(v: &EventView, i: &FieldIndex, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = v
+            .values(i.get(name).unwrap())
+            .map(|x| x.raw.to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn extracts_only_indexed_fields_with_types() {
+        let i = index(&["a", "b.c", "n", "f", "t", "z", "arr"]);
+        let mut v = EventView::new();
+        v.load(br#"{"a":"HeLLo","b":{"c":"x"},"n":4688,"f":1.5,"t":true,"z":null,"arr":["p",2],"skip":"q"}"#, &i)
+            .unwrap();
+        assert_eq!(raws(&v, &i, "a"), vec!["HeLLo"]);
+        assert_eq!(
+            v.values(i.get("a").unwrap()).next().unwrap().folded(),
+            "hello"
+        );
+        assert_eq!(raws(&v, &i, "b.c"), vec!["x"]);
+        assert_eq!(raws(&v, &i, "n"), vec!["4688"]);
+        assert_eq!(raws(&v, &i, "f"), vec!["1.5"]);
+        assert_eq!(raws(&v, &i, "t"), vec!["true"]);
+        assert_eq!(
+            v.values(i.get("z").unwrap()).next().unwrap().kind,
+            Kind::Null
+        );
+        assert_eq!(raws(&v, &i, "arr"), vec!["2", "p"]);
+        assert_eq!(v.present().len(), 7);
+    }
+
+    #[test]
+    fn reuse_between_events_forgets_old_values() {
+        let i = index(&["a"]);
+        let mut v = EventView::new();
+        v.load(br#"{"a":"1"}"#, &i).unwrap();
+        v.load(br#"{"b":"1"}"#, &i).unwrap();
+        assert!(!v.has(0));
+        assert_eq!(v.values(0).count(), 0);
+    }
+
+    #[test]
+    fn malformed_lines() {
+        let i = index(&["a"]);
+        let mut v = EventView::new();
+        assert!(matches!(v.load(b"{\"a\":", &i), Err(EventError::Json(_))));
+        assert!(matches!(
+            v.load(b"[1,2]", &i),
+            Err(EventError::NotObject(_))
+        ));
+        assert!(matches!(
+            v.load(b"\"s\"", &i),
+            Err(EventError::NotObject(_))
+        ));
+        assert!(matches!(
+            v.load(b"{\"a\":\"\xff\"}", &i),
+            Err(EventError::Json(_))
+        ));
+        assert!(v.load(b"{\"a\":\"ok\"}", &i).is_ok());
+    }
+
+
+
+
+
+}

@@ -19,6 +19,7 @@ use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::report::Report;
 use sigma_match::scope::ScopeTable;
 use sigma_match::sigmac::SigmacChain;
+use sigma_match::timesketch::query::TimesketchConfig;
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
 /// start-up time measurably over the system allocator (see docs/performance.md).
@@ -134,6 +135,15 @@ struct VerifyArgs {
     /// Only print the summary, not one line per finding.
     #[arg(short, long)]
     quiet: bool,
+    /// Check the rules as Timesketch imports and runs them (with its one -c
+    /// file): the rules it cannot convert, with the error it logs, and the
+    /// stable rules whose stored query OpenSearch rejects.
+    #[arg(long)]
+    timesketch: bool,
+    /// With --timesketch: check the queries of all rules, not only the
+    /// `stable` ones Timesketch's Sigma analyzer runs.
+    #[arg(long, requires = "timesketch")]
+    all_statuses: bool,
 }
 
 /// `sigma-match explain RULE`
@@ -172,6 +182,9 @@ struct ExplainArgs {
 enum QueryKind {
     /// OpenSearch/Elasticsearch query_string (Lucene syntax), as pasted into Timesketch's search bar.
     Lucene,
+    /// The query Timesketch itself stores for the rule (its `es_query`, made
+    /// by legacy sigmac 0.19.1 as Timesketch runs it; needs its one -c file).
+    Timesketch,
 }
 
 /// The default command: run rules over events and report tag counts.
@@ -285,10 +298,25 @@ fn placeholders(path: &Option<PathBuf>) -> Result<HashMap<String, Vec<String>>> 
     })
 }
 
+/// The one configuration Timesketch converts with (`-c`, exactly once).
+fn timesketch_config(paths: &[PathBuf]) -> Result<TimesketchConfig> {
+    match paths {
+        [one] => Ok(TimesketchConfig::load(one)?),
+        _ => anyhow::bail!(
+            "Timesketch mode needs exactly one -c file: the sigma_config.yaml Timesketch converts with \
+             (got {})",
+            paths.len()
+        ),
+    }
+}
+
 fn verify(args: VerifyArgs) -> Result<u8> {
     use sigma_match::verify::{self as v, output};
     if let Some(missing) = args.rules.iter().find(|p| !p.exists()) {
         anyhow::bail!("{}: no such file or directory", missing.display());
+    }
+    if args.timesketch {
+        return verify_timesketch(args);
     }
     let placeholders = placeholders(&args.placeholders)?;
     let chain = load_configs(&args.config, false)?;
@@ -331,6 +359,72 @@ fn verify(args: VerifyArgs) -> Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// `verify --timesketch`: the same output as `verify`, with Timesketch's
+/// reasons.
+fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
+    use sigma_match::verify::timesketch::{TimesketchOptions, verify_timesketch};
+    use sigma_match::verify::{output, relocate};
+    let config = timesketch_config(&args.config)?;
+    let (verified, summary) = verify_timesketch(
+        &args.rules,
+        &config,
+        TimesketchOptions {
+            include_all: args.all_statuses,
+        },
+    );
+    let moved = match &args.move_to {
+        Some(dir) => Some(
+            relocate::move_erroring(&verified, &args.rules, dir)
+                .with_context(|| format!("moving rules into {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    match args.format {
+        Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
+        Format::Table => {
+            if !args.quiet {
+                out!("{}", output::finding_lines(&verified));
+            }
+            if let Some(m) = &moved {
+                out!("{}", output::moved_lines(m));
+            }
+            out!("{}", output::summary(&verified));
+            outln!(
+                "timesketch: {} rules converted; {} run by the Sigma analyzer{}, {} skipped (status not stable)",
+                summary.converted,
+                summary.analyzed,
+                if args.all_statuses { " (--all-statuses: queries of all checked)" } else { " (stable)" },
+                summary.not_analyzed
+            );
+        }
+    }
+    Ok(if verified.has_errors() { EXIT_STRICT } else { EXIT_OK })
+}
+
+/// Prints what Timesketch stores for the rule file: `timesketch: <es_query>`
+/// (the rest of the line byte for byte), or why it cannot import it.
+fn print_timesketch_query(config: &TimesketchConfig, path: &std::path::Path) {
+    use sigma_match::timesketch::query::{ConvertOptions, timesketch_query};
+    let converted = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+        .and_then(|text| {
+            timesketch_query(&text, path, config, &ConvertOptions::default())
+                .map_err(|e| format!("{e}\n  logged: {}", e.log_line()))
+        });
+    match converted {
+        Ok(q) => {
+            outln!("timesketch: {}", q.es_query);
+            if !q.is_analyzed(false) {
+                outln!(
+                    "  note: status is {}; Timesketch's Sigma analyzer runs only stable rules",
+                    q.status.as_deref().unwrap_or("not set (stored as experimental)")
+                );
+            }
+        }
+        Err(e) => outln!("timesketch: not imported: {e}"),
+    }
 }
 
 fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
@@ -447,20 +541,46 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     let placeholders = placeholders(&args.placeholders)?;
     let chain = load_configs(&args.config, false)?;
     let mapping = mapping_of(&chain);
-    let rules = ex::find_rules(&args.rule, &args.rules)?;
+    let ts_config = match args.query {
+        Some(QueryKind::Timesketch) => Some(timesketch_config(&args.config)?),
+        _ => None,
+    };
+    let rules = match ex::find_rules(&args.rule, &args.rules) {
+        Ok(r) => r,
+        Err(e) => {
+            // Timesketch may still import a file sigma-match cannot load.
+            let as_path = std::path::Path::new(&args.rule);
+            if let (Some(cfg), true) = (&ts_config, as_path.is_file()) {
+                print_timesketch_query(cfg, as_path);
+            }
+            return Err(e.into());
+        }
+    };
     for (n, rule) in rules.into_iter().enumerate() {
         if n > 0 {
             outln!();
         }
-        let lucene = args
-            .query
-            .map(|QueryKind::Lucene| sigma_match::lucene::to_query(&rule, mapping, &placeholders));
+        let rule_path = rule.path.clone();
+        let lucene = match args.query {
+            Some(QueryKind::Lucene) => {
+                Some(sigma_match::lucene::to_query(&rule, mapping, &placeholders))
+            }
+            _ => None,
+        };
         let opts = CompileOptions {
             mapping,
             placeholders: &placeholders,
             keyword_fields: args.keyword_fields.clone(),
         };
-        let rs = ex::compile_one(rule, opts)?;
+        let rs = match ex::compile_one(rule, opts) {
+            Ok(rs) => rs,
+            Err(e) => {
+                if let Some(cfg) = &ts_config {
+                    print_timesketch_query(cfg, &rule_path);
+                }
+                return Err(e.into());
+            }
+        };
         if let Some(spec) = &args.event {
             let (file, line) = spec
                 .rsplit_once(':')
@@ -503,6 +623,9 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             }
             Some(Err(e)) => outln!("lucene: not expressible: {e}"),
             None => {}
+        }
+        if let Some(cfg) = &ts_config {
+            print_timesketch_query(cfg, &rule_path);
         }
     }
     Ok(EXIT_OK)

@@ -7,10 +7,12 @@
 //! rules specification v2.1 (`id` a UUID, `status`/`level` values, dates,
 //! tags, `related`) and pySigma's validators (unused search identifiers,
 //! `all` with one value, duplicate ids). Presentation of the findings is in
-//! [`output`]; moving broken rules aside is [`relocate`].
+//! [`output`]; moving broken rules aside is [`relocate`]; the Timesketch-mode
+//! checks (`verify --timesketch`) are [`timesketch`].
 
 pub mod output;
 pub mod relocate;
+pub mod timesketch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -38,7 +38,8 @@ pub enum Py {
 /// A YAML syntax or construction error (PyYAML's class name and a message).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PyYamlError {
-    /// `ScannerError`, `ParserError` or `ConstructorError`.
+    /// `YAMLError` (a syntax error), `ConstructorError`, `ValueError` (an
+    /// impossible date) or `ComposerError`.
     pub class: &'static str,
     pub message: String,
 }
@@ -249,7 +250,9 @@ fn bytes_repr(b: &[u8]) -> String {
 pub fn safe_load_all(text: &str) -> Result<Vec<Py>, PyYamlError> {
     let mut b = Builder::default();
     Parser::new_from_str(text).load(&mut b, true).map_err(|e| PyYamlError {
-        class: "ScannerError",
+        // PyYAML would raise a ScannerError or ParserError with its own
+        // text; which one is not reproduced.
+        class: "YAMLError",
         message: format!(
             "{} at line {}, column {}",
             e.info(),
@@ -415,6 +418,7 @@ fn implicit(text: &str) -> Result<Py, PyYamlError> {
     }
     if first.is_ascii_digit() {
         if let Some(ts) = timestamp(text) {
+            check_date(&ts)?;
             return Ok(ts);
         }
     }
@@ -580,15 +584,31 @@ fn float_value(t: &str) -> Option<Py> {
     Some(Py::Float(sign * f))
 }
 
+/// `datetime.date(y, m, d)` raises `ValueError` for impossible dates.
+fn check_date(v: &Py) -> Result<(), PyYamlError> {
+    let Py::Date(s) = v else { return Ok(()) };
+    let n: Vec<u32> = s.split('-').filter_map(|p| p.parse().ok()).collect();
+    let [y, m, d] = n[..] else { return Ok(()) };
+    let err = |m: &str| PyYamlError { class: "ValueError", message: m.to_string() };
+    if y == 0 {
+        return Err(err(&format!("year {y} is out of range")));
+    }
+    if !(1..=12).contains(&m) {
+        return Err(err("month must be in 1..12"));
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1];
+    if d == 0 || d > days {
+        return Err(err("day is out of range for month"));
+    }
+    Ok(())
+}
+
 fn timestamp(t: &str) -> Option<Py> {
     let b = t.as_bytes();
     let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     if b.len() == 10 && (0..4).all(d) && b[4] == b'-' && d(5) && d(6) && b[7] == b'-' && d(8) && d(9) {
         let (y, m, dd) = (&t[0..4], &t[5..7], &t[8..10]);
-        let (mi, di): (u32, u32) = (m.parse().ok()?, dd.parse().ok()?);
-        if !(1..=12).contains(&mi) || !(1..=31).contains(&di) {
-            return None;
-        }
         return Some(Py::Date(format!("{y}-{m}-{dd}")));
     }
     // Date and time: `YYYY-M-D(T| +)H:MM:SS(.f)?( *(Z|±H(:MM)?))?`
@@ -624,6 +644,8 @@ mod tests {
         assert!(matches!(one("~"), Py::None));
         assert!(matches!(one(""), Py::None));
         assert!(safe_load("v: =\n").is_err());
+        assert_eq!(safe_load("v: 2023-02-30\n").unwrap_err().message, "day is out of range for month");
+        assert!(matches!(one("2024-02-29"), Py::Date(_)));
     }
 
     #[test]

@@ -48,7 +48,8 @@ fn category(e: &TimesketchError) -> &'static str {
         "SigmaModifierValueTypeError" => "timesketch: modifier on a value of the wrong type",
         "TypeError" | "AttributeError" => "timesketch: value type sigmac cannot convert",
         "ValueError" if msg.starts_with("Missing value") => "timesketch: title/description/id not a string",
-        "ScannerError" | "ParserError" | "ComposerError" | "ConstructorError" => "timesketch: YAML",
+        "YAMLError" | "ComposerError" | "ConstructorError" => "timesketch: YAML",
+        "ValueError" if msg.contains("out of range") || msg.starts_with("month") => "timesketch: YAML",
         "OSError" => "timesketch: unreadable",
         _ => "timesketch: conversion failed",
     }

@@ -76,6 +76,17 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
+/// Per-input line counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputStats {
+    pub name: String,
+    pub events: u64,
+    pub malformed: u64,
+    pub blank: u64,
+    /// The first malformed line: (line number, reason).
+    pub first_malformed: Option<(u64, String)>,
+}
+
 /// Totals of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunStats {
@@ -98,6 +109,8 @@ pub struct RunStats {
     pub field_seen: Vec<u64>,
     /// Inputs that could not be read.
     pub input_errors: Vec<String>,
+    /// Per input that could be opened: its line counts.
+    pub inputs: Vec<InputStats>,
     /// Value scans answered by the scan memo, out of all value scans.
     pub memo_hits: u64,
     pub memo_lookups: u64,
@@ -273,6 +286,10 @@ pub fn run(
     let batch_size = threads * 4;
     for (idx, input) in opened.iter_mut().enumerate() {
         let mut line_base = 1u64;
+        stats.inputs.push(InputStats {
+            name: input.name.clone(),
+            ..Default::default()
+        });
         loop {
             let mut batch = Vec::with_capacity(batch_size);
             let mut read_error: Option<InputError> = None;
@@ -305,6 +322,16 @@ pub fn run(
                 stats.events += res.events;
                 stats.blank_lines += res.blank;
                 stats.malformed += res.malformed.len() as u64;
+                if let Some(this) = stats.inputs.last_mut() {
+                    this.events += res.events;
+                    this.blank += res.blank;
+                    this.malformed += res.malformed.len() as u64;
+                    if this.first_malformed.is_none()
+                        && let Some((l, reason)) = res.malformed.first()
+                    {
+                        this.first_malformed = Some((line_base + l, reason.clone()));
+                    }
+                }
                 for (l, reason) in res.malformed.drain(..) {
                     if stats.malformed_lines.len() < opts.keep_malformed {
                         stats.malformed_lines.push(Malformed {

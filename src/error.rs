@@ -125,3 +125,42 @@ pub struct ConfigError {
     pub pos: Option<Pos>,
     pub message: String,
 }
+
+/// An error and its causes as one line, each distinct text once: `a: b: c`.
+///
+/// Error types that print their source inside their own message (`{path}:
+/// {source}`) and also return it from `source()` would otherwise show it
+/// twice (`evdir: is a directory: is a directory`); a cause whose text the
+/// line already holds is left out.
+pub fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = c.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_show_each_cause_once() {
+        let e = InputError::Io {
+            path: "evdir".into(),
+            source: std::io::Error::other("is a directory"),
+        };
+        assert_eq!(display_chain(&e), "evdir: is a directory");
+        #[derive(Debug, thiserror::Error)]
+        #[error("writing output")]
+        struct Outer(#[source] InputError);
+        let o = Outer(e);
+        assert_eq!(display_chain(&o), "writing output: evdir: is a directory");
+    }
+}

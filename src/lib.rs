@@ -15,6 +15,7 @@
 //! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`scope`] | logsource scoping: the event's logsource from the data, which rules apply |
+//! | [`preflight`] | never a silent nothing: missing paths, swapped arguments, no rules, unreadable inputs |
 //! | [`report`] | how results are shown (table, JSON) |
 //! | [`output`] | tagged timelines and match lists, written atomically |
 //! | [`verify`] | checking rules before a run: findings, summary, `--move` |
@@ -42,6 +43,7 @@ pub mod lucene;
 pub mod mapping;
 pub mod memo;
 pub mod output;
+pub mod preflight;
 pub mod report;
 pub mod rule;
 pub mod scope;

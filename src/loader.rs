@@ -120,22 +120,104 @@ mod tests {
     }
 }
 
-/// Which rules to keep, by `status` and `level` (empty = all).
+/// Which rules to keep: by `status` and `level` (empty = all), by a
+/// minimum level, and not those named in an exclusion list.
 #[derive(Debug, Clone, Default)]
 pub struct RuleFilter {
     pub statuses: Vec<String>,
     pub levels: Vec<String>,
+    /// `--min-level`: keep rules at this level or above (a rule without a
+    /// level counts as `informational`, as Hayabusa reads it).
+    pub min_level: Option<String>,
+    /// `--exclude-rules`: rule ids or titles (compared case-insensitively).
+    pub exclude: Vec<String>,
+}
+
+/// Why the filter left a rule out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// `--status` / `--level`.
+    StatusOrLevel,
+    MinLevel,
+    /// The exclusion list entry it matched.
+    Excluded(usize),
+}
+
+/// The rank of a level in [`crate::verify::LEVELS`] (unknown or missing:
+/// 0, `informational`).
+pub fn level_rank(level: Option<&str>) -> usize {
+    level
+        .and_then(|l| {
+            crate::verify::LEVELS
+                .iter()
+                .position(|x| x.eq_ignore_ascii_case(l))
+        })
+        .unwrap_or(0)
 }
 
 impl RuleFilter {
     pub fn keeps(&self, r: &rule::Rule) -> bool {
+        self.dropped(r).is_none()
+    }
+
+    /// Why `r` is left out, `None` if it is kept.
+    pub fn dropped(&self, r: &rule::Rule) -> Option<Dropped> {
         let ok = |want: &[String], have: &Option<String>| {
             want.is_empty()
                 || have
                     .as_deref()
                     .is_some_and(|h| want.iter().any(|w| w.eq_ignore_ascii_case(h)))
         };
-        ok(&self.statuses, &r.status) && ok(&self.levels, &r.level)
+        if !(ok(&self.statuses, &r.status) && ok(&self.levels, &r.level)) {
+            return Some(Dropped::StatusOrLevel);
+        }
+        if let Some(min) = &self.min_level
+            && level_rank(r.level.as_deref()) < level_rank(Some(min))
+        {
+            return Some(Dropped::MinLevel);
+        }
+        self.exclude
+            .iter()
+            .position(|e| {
+                r.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(e))
+                    || r.title.eq_ignore_ascii_case(e)
+            })
+            .map(Dropped::Excluded)
+    }
+}
+
+/// Reads an exclusion list: one rule id or title per line; blank lines and
+/// lines starting with `#` are ignored, as is text after ` #`.
+pub fn read_exclusions(path: &Path) -> Result<Vec<String>, crate::error::ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::error::ConfigError {
+        path: path.to_path_buf(),
+        pos: None,
+        message: e.to_string(),
+    })?;
+    Ok(text
+        .lines()
+        .map(|l| l.split_once(" #").map_or(l, |(a, _)| a).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// How many rules each filter left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Filtered {
+    /// By `--status` / `--level`.
+    pub status_or_level: usize,
+    /// By `--min-level`.
+    pub min_level: usize,
+    /// By the exclusion list.
+    pub excluded: usize,
+    /// Exclusion list entries that matched no rule (typos, renamed rules).
+    pub unmatched_exclusions: Vec<String>,
+}
+
+impl Filtered {
+    pub fn total(&self) -> usize {
+        self.status_or_level + self.min_level + self.excluded
     }
 }
 
@@ -149,20 +231,23 @@ pub fn load_ruleset(
 ) -> (
     crate::compile::Ruleset,
     Vec<crate::report::FailedRule>,
-    usize,
+    Filtered,
 ) {
     let mut failed = Vec::new();
     let mut rules = Vec::new();
-    let mut filtered = 0;
+    let mut filtered = Filtered::default();
+    let mut used = vec![false; filter.exclude.len()];
     for l in load_paths_keeping(paths, false) {
         match l {
-            Loaded::Rule(r) => {
-                if filter.keeps(&r) {
-                    rules.push(*r);
-                } else {
-                    filtered += 1;
+            Loaded::Rule(r) => match filter.dropped(&r) {
+                None => rules.push(*r),
+                Some(Dropped::StatusOrLevel) => filtered.status_or_level += 1,
+                Some(Dropped::MinLevel) => filtered.min_level += 1,
+                Some(Dropped::Excluded(i)) => {
+                    filtered.excluded += 1;
+                    used[i] = true;
                 }
-            }
+            },
             Loaded::Failed { issue, title, id } => {
                 failed.push(crate::report::FailedRule { issue, title, id })
             }
@@ -179,5 +264,12 @@ pub fn load_ruleset(
             });
         }
     }
+    filtered.unmatched_exclusions = filter
+        .exclude
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| !**u)
+        .map(|(e, _)| e.clone())
+        .collect();
     (b.build(), failed, filtered)
 }

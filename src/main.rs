@@ -16,6 +16,7 @@ use sigma_match::field_usage::FieldUsage;
 use sigma_match::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
+use sigma_match::preflight;
 use sigma_match::report::Report;
 use sigma_match::scope::ScopeTable;
 use sigma_match::sigmac::SigmacChain;
@@ -100,10 +101,10 @@ struct FieldsArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Only rules with this status (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = status_values(), ignore_case = true)]
     status: Vec<String>,
     /// Only rules with this level (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = level_values(), ignore_case = true)]
     level: Vec<String>,
     /// Also list the ignored keys of the configuration files.
     #[arg(short, long)]
@@ -203,11 +204,17 @@ struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Only rules with this status (repeatable or comma-separated), e.g. `stable` as Timesketch runs.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = status_values(), ignore_case = true)]
     status: Vec<String>,
     /// Only rules with this level (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = level_values(), ignore_case = true)]
     level: Vec<String>,
+    /// Only rules at this level or above (a rule without a level counts as informational).
+    #[arg(long, value_name = "LEVEL", value_parser = level_values(), ignore_case = true)]
+    min_level: Option<String>,
+    /// Leave out the rules named in FILE: one rule id or title per line, `#` comments.
+    #[arg(long, value_name = "FILE")]
+    exclude_rules: Option<PathBuf>,
     /// Placeholder values for the `expand` modifier (YAML: name: [values]).
     #[arg(long, value_name = "FILE")]
     placeholders: Option<PathBuf>,
@@ -268,6 +275,26 @@ struct RunArgs {
     matches: Option<String>,
 }
 
+/// The Sigma specification's statuses, for `--status`.
+fn status_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(sigma_match::verify::STATUSES)
+}
+
+/// The Sigma specification's levels, for `--level` and `--min-level`.
+fn level_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(sigma_match::verify::LEVELS)
+}
+
+/// Whether an error comes from writing to a reader that went away
+/// (`sigma-match ... --tag-out - | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.to_string().contains("Broken pipe")
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -284,8 +311,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // The reader of standard output went away: stop quietly, as
+        // `emit` does for the report.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("sigma-match: error: {e:#}");
+            eprintln!(
+                "sigma-match: error: {}",
+                sigma_match::error::display_chain(e.as_ref())
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -460,6 +493,8 @@ fn run(cli: RunArgs) -> Result<u8> {
         return parse_only(&cli);
     }
     let (rule_paths, events) = split_paths(&cli)?;
+    preflight::check_paths(&rule_paths, &events)?;
+    sigma_match::output::remove_partials_on_signals().context("installing signal handlers")?;
     let placeholders: HashMap<String, Vec<String>> = match &cli.placeholders {
         Some(p) => mapping::load_placeholders(p)?,
         None => HashMap::new(),
@@ -467,6 +502,11 @@ fn run(cli: RunArgs) -> Result<u8> {
     let filter = RuleFilter {
         statuses: cli.status.clone(),
         levels: cli.level.clone(),
+        min_level: cli.min_level.clone(),
+        exclude: match &cli.exclude_rules {
+            Some(p) => loader::read_exclusions(p).context("reading the rule exclusion list")?,
+            None => Vec::new(),
+        },
     };
     let chain = load_configs(&cli.config, cli.verbose)?;
     let mapping = mapping_of(&chain);
@@ -480,7 +520,8 @@ fn run(cli: RunArgs) -> Result<u8> {
         (Some(p), false) => Some(ScopeTable::load(p).context("reading the logsource table")?),
         (None, false) => Some(ScopeTable::builtin()),
     };
-    let (mut ruleset, failed, _filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
+    let (mut ruleset, failed, filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
+    preflight::check_loaded(ruleset.rules.len(), &failed, &filtered, &rule_paths, &events)?;
     if let Some(t) = &scope_table {
         ruleset.set_scope(t);
     }
@@ -503,6 +544,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks())
         .context("writing output")?;
     let mut report = Report::new(&ruleset, &failed, &stats, cli.profile);
+    report.filtered = Some(filtered);
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.format {
         Format::Json => format!("{}\n", report.to_json()),
@@ -514,8 +556,12 @@ fn run(cli: RunArgs) -> Result<u8> {
     } else {
         out!("{text}");
     }
-    if !stats.input_errors.is_empty() {
+    let unreadable = preflight::check_inputs(&stats.inputs);
+    if !stats.input_errors.is_empty() || !unreadable.is_empty() {
         for e in &stats.input_errors {
+            eprintln!("sigma-match: error: {e}");
+        }
+        for e in &unreadable {
             eprintln!("sigma-match: error: {e}");
         }
         for what in outputs.abandon() {
@@ -663,11 +709,13 @@ fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
 }
 
 fn fields(args: FieldsArgs) -> Result<u8> {
+    preflight::check_paths(&args.rules, &[])?;
     let chain = load_configs(&args.config, args.verbose)?;
     let mapping = mapping_of(&chain);
     let filter = RuleFilter {
         statuses: args.status,
         levels: args.level,
+        ..Default::default()
     };
     let placeholders = HashMap::new();
     let opts = CompileOptions {

@@ -102,6 +102,10 @@ pub struct Report {
     /// Warnings about the mapping configuration(s), `file:line:col: warning: ...`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config_warnings: Vec<String>,
+    /// How many rules the filters (`--status`, `--level`, `--min-level`,
+    /// `--exclude-rules`) left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<crate::loader::Filtered>,
     /// Logsource scoping, when on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoping: Option<Scoping>,
@@ -294,6 +298,7 @@ impl Report {
             failures_by_reason: by_reason,
             config_warnings: Vec::new(),
             scoping: Scoping::of(ruleset, stats),
+            filtered: None,
             profile,
         }
     }

@@ -195,7 +195,7 @@ fn failed_runs_leave_no_output_file() {
         &s(&dir.path().join("nope/m.jsonl")),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    // An input cannot be read: the tagged timeline would miss its events.
+    // An input does not exist: an error before any output is opened.
     let out = dir.path().join("tagged.jsonl");
     let o = run(&[
         &rules,
@@ -204,6 +204,12 @@ fn failed_runs_leave_no_output_file() {
         "--tag-out",
         &s(&out),
     ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such file"), "{}", stderr(&o));
+    // An input cannot be read (a folder): the tagged timeline would miss
+    // its events, so it is not written.
+    let other = tempfile::tempdir().unwrap();
+    let o = run(&[&rules, &events, &s(other.path()), "--tag-out", &s(&out)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not written"), "{}", stderr(&o));
     // The same file for both outputs.
@@ -229,6 +235,10 @@ fn failed_runs_leave_no_output_file() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn matched_only_needs_tag_out() {
     let o = run(&[
         &testdata("timesketch/rules"),
@@ -264,6 +274,10 @@ fn shared() -> Option<PathBuf> {
 /// identical, every matched one parses to the original plus the attributes
 /// its matches (from `--matches`) call for.
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn corpus_plaso_export_round_trips() {
     let Some(shared) = shared() else { return };
     let dir = tempfile::tempdir().unwrap();

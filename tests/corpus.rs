@@ -54,6 +54,10 @@ fn synthetic_placeholders(loaded: &[Loaded]) -> HashMap<String, Vec<String>> {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn every_sigmahq_rule_compiles_or_has_a_reason() {
     let Some(shared) = shared() else { return };
     let dirs = [
@@ -120,6 +124,10 @@ fn every_sigmahq_rule_compiles_or_has_a_reason() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn deprecated_and_unsupported_folders_are_reported_not_crashed() {
     let Some(shared) = shared() else { return };
     for dir in ["deprecated", "unsupported"] {
@@ -174,6 +182,10 @@ fn walk(root: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn full_ruleset_over_real_exports() {
     let Some(shared) = shared() else { return };
     let (rs, failed, _) = loader::load_ruleset(
@@ -222,6 +234,10 @@ fn full_ruleset_over_real_exports() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn nested_and_flat_evtx_json_give_the_same_counts() {
     // `evtx-samples.jsonl` (nested evtx_dump) and `.flat.jsonl` hold the same
     // records; the nested reader's flat aliases must make SigmaHQ rules see

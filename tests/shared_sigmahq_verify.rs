@@ -27,6 +27,10 @@ fn sigmahq() -> Option<PathBuf> {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn sigmahq_main_rules_verify_clean() {
     let Some(root) = sigmahq() else { return };
     let empty = HashMap::new();
@@ -52,6 +56,10 @@ fn sigmahq_main_rules_verify_clean() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn whole_snapshot_verifies_without_losing_count() {
     let Some(root) = sigmahq() else { return };
     let empty = HashMap::new();
@@ -81,6 +89,10 @@ fn whole_snapshot_verifies_without_losing_count() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_corpus),
+    ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+)]
 fn every_sigmahq_rule_explains_and_translates() {
     let Some(root) = sigmahq() else { return };
     let empty = HashMap::new();

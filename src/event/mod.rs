@@ -136,6 +136,29 @@ pub enum EventError {
     Json(String),
     #[error("not a JSON object (found {0})")]
     NotObject(&'static str),
+    /// Invalid UTF-8 at a byte offset of the line (0-based; the column
+    /// shown is 1-based).
+    #[error("invalid UTF-8 at byte {} of the line (bytes {bytes})", offset + 1)]
+    Utf8 { offset: usize, bytes: String },
+}
+
+/// The error for a line that failed to parse: its first invalid UTF-8
+/// byte when it has one (simd-json reports those at character 0), else
+/// the parser's message.
+fn json_error(line: &[u8], e: impl std::fmt::Display) -> EventError {
+    match std::str::from_utf8(line) {
+        Err(u) => {
+            let at = u.valid_up_to();
+            let end = (at + u.error_len().unwrap_or(line.len() - at)).min(line.len());
+            let bytes = line[at..end]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            EventError::Utf8 { offset: at, bytes }
+        }
+        Ok(_) => EventError::Json(e.to_string()),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -265,6 +288,7 @@ impl EventView {
         formats::start(self);
         self.line.clear();
         self.line.extend_from_slice(line);
+        let original = line;
         let mut line = std::mem::take(&mut self.line);
         let mut tape = self
             .tape
@@ -272,7 +296,7 @@ impl EventView {
             .unwrap_or_else(|| simd_json::Tape::null().reset())
             .reset();
         let result = match simd_json::fill_tape(&mut line, &mut self.buffers, &mut tape) {
-            Err(e) => Err(EventError::Json(e.to_string())),
+            Err(e) => Err(json_error(original, e)),
             Ok(()) => match tape.0.first() {
                 Some(Node::Object { .. }) => {
                     self.path.clear();
@@ -666,10 +690,17 @@ pub(crate) mod tests {
             v.load(b"\"s\"", &i),
             Err(EventError::NotObject(_))
         ));
-        assert!(matches!(
+        assert_eq!(
             v.load(b"{\"a\":\"\xff\"}", &i),
-            Err(EventError::Json(_))
-        ));
+            Err(EventError::Utf8 {
+                offset: 6,
+                bytes: "ff".into()
+            })
+        );
+        assert_eq!(
+            v.load(b"{\"a\":\"\xff\"}", &i).unwrap_err().to_string(),
+            "invalid UTF-8 at byte 7 of the line (bytes ff)"
+        );
         assert!(v.load(b"{\"a\":\"ok\"}", &i).is_ok());
     }
 

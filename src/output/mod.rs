@@ -40,13 +40,66 @@ pub enum OutputError {
     },
 }
 
+/// Temporary files of outputs not committed yet, removed by
+/// [`remove_partials_on_signals`] when the run is interrupted.
+static PARTIALS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn forget_partial(p: &Path) {
+    if let Ok(mut v) = PARTIALS.lock() {
+        v.retain(|x| x != p);
+    }
+}
+
+/// Removes the temporary file of every uncommitted output (see
+/// [`AtomicFile`]) and returns how many were removed.
+pub fn remove_partials() -> usize {
+    let paths = PARTIALS.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+    paths
+        .iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count()
+}
+
+/// On SIGINT or SIGTERM, removes the temporary files of uncommitted outputs
+/// and exits with status 128 + the signal number (130, 143), as a shell
+/// reports a process ended by that signal. Without this, the default action
+/// of both signals ends the process before `tempfile`'s destructors run,
+/// leaving `.NAME.XXXXXX.partial` files behind. A second call does nothing.
+#[cfg(unix)]
+pub fn remove_partials_on_signals() -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            Ok(mut signals) => {
+                std::thread::spawn(move || {
+                    if let Some(sig) = signals.forever().next() {
+                        remove_partials();
+                        std::process::exit(128 + sig);
+                    }
+                });
+            }
+            Err(e) => result = Err(e),
+        }
+    });
+    result
+}
+
+/// Signals are not handled outside Unix (Windows' Ctrl-C ends the process).
+#[cfg(not(unix))]
+pub fn remove_partials_on_signals() -> io::Result<()> {
+    Ok(())
+}
+
 /// A file written under a temporary name in its target folder and renamed
 /// over `path` only on [`AtomicFile::commit`]. Dropping it uncommitted
 /// deletes the temporary file, so a failed run never leaves a truncated
 /// file under the final name (an existing file there is kept as it was).
 pub struct AtomicFile {
     path: PathBuf,
-    w: BufWriter<tempfile::NamedTempFile>,
+    /// `None` only while committing.
+    w: Option<BufWriter<tempfile::NamedTempFile>>,
 }
 
 impl AtomicFile {
@@ -69,30 +122,54 @@ impl AtomicFile {
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
         let tmp = builder.tempfile_in(dir)?;
+        if let Ok(mut v) = PARTIALS.lock() {
+            v.push(tmp.path().to_path_buf());
+        }
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            w: BufWriter::with_capacity(BUF_SIZE, tmp),
+            w: Some(BufWriter::with_capacity(BUF_SIZE, tmp)),
         })
     }
 
     /// Flushes, syncs to disk and renames over the final path.
-    pub fn commit(self) -> io::Result<()> {
-        let tmp = self.w.into_inner().map_err(|e| e.into_error())?;
+    pub fn commit(mut self) -> io::Result<()> {
+        let w = self.w.take();
+        let tmp = w
+            .expect("an AtomicFile holds its writer until commit")
+            .into_inner()
+            .map_err(|e| e.into_error())?;
         tmp.as_file().sync_all()?;
+        let tmp_path = tmp.path().to_path_buf();
         tmp.persist(&self.path).map_err(|e| e.error)?;
+        forget_partial(&tmp_path);
         Ok(())
+    }
+
+    fn writer(&mut self) -> &mut BufWriter<tempfile::NamedTempFile> {
+        self.w
+            .as_mut()
+            .expect("an AtomicFile holds its writer until commit")
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Uncommitted: `NamedTempFile` removes the file itself.
+        if let Some(w) = &self.w {
+            forget_partial(w.get_ref().path());
+        }
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.w.write(buf)
+        self.writer().write(buf)
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.w.write_all(buf)
+        self.writer().write_all(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.w.flush()
+        self.writer().flush()
     }
 }
 

@@ -103,17 +103,20 @@ pub enum FieldMapping {
     Invalid,
 }
 
+/// `value -> targets` of one condition field.
+pub type ByValue = Vec<(String, Vec<String>)>;
+
 /// `ConditionalFieldMapping`: `field=value: targets` and `default`.
 #[derive(Debug, Clone)]
 pub struct ConditionalMapping {
     pub source: String,
     /// condition field -> (condition value -> targets), in file order.
-    pub conditions: Vec<(String, Vec<(String, Vec<String>)>)>,
+    pub conditions: Vec<(String, ByValue)>,
     pub default: Option<Vec<String>>,
 }
 
 impl ConditionalMapping {
-    fn condition(&self, field: &str) -> Option<&Vec<(String, Vec<String>)>> {
+    fn condition(&self, field: &str) -> Option<&ByValue> {
         self.conditions.iter().find(|(f, _)| f == field).map(|(_, v)| v)
     }
 }
@@ -737,10 +740,8 @@ impl<'c> RuleParser<'c> {
             }
             FieldMapping::Conditional(m) => {
                 let mut targets = self.targets(m);
-                if targets.is_empty() {
-                    if let Some(d) = &m.default {
-                        targets = d.clone();
-                    }
+                if let (true, Some(d)) = (targets.is_empty(), &m.default) {
+                    targets = d.clone();
                 }
                 let is_none = matches!(value, Val::Py(Py::None));
                 match targets.len() {
@@ -860,10 +861,8 @@ impl<'c> RuleParser<'c> {
             .collect();
         let mut rewrites: Vec<&[Option<String>; 3]> = Vec::new();
         for l in &matching {
-            if let Some(r) = &l.rewrite {
-                if !rewrites.contains(&r) {
-                    rewrites.push(r);
-                }
+            if let Some(r) = l.rewrite.as_ref().filter(|r| !rewrites.contains(r)) {
+                rewrites.push(r);
             }
         }
         if rewrites.len() > 1 {
@@ -1062,13 +1061,11 @@ impl<'c> RuleParser<'c> {
                 )));
             };
             match action {
-                1 => {
-                    if !["count", "min", "max", "avg", "sum", "near"].contains(&tok.matched.as_str()) {
-                        return Err(parse_err(format!(
-                            "Unknown aggregation function '{}'",
-                            tok.matched
-                        )));
-                    }
+                1 if !["count", "min", "max", "avg", "sum", "near"].contains(&tok.matched.as_str()) => {
+                    return Err(parse_err(format!(
+                        "Unknown aggregation function '{}'",
+                        tok.matched
+                    )));
                 }
                 2 => self.trans_fieldname(&tok.matched)?,
                 _ => {}
@@ -1666,7 +1663,7 @@ fn contains_wildcard(v: &Py) -> bool {
     let c: Vec<char> = s.chars().collect();
     (0..c.len()).any(|i| {
         (c[i] == '*' || c[i] == '?')
-            && (i == 0 || c[i - 1] != '\\' || (i >= 2 && c[i - 2] == '\\' && c[i - 1] == '\\'))
+            && (i == 0 || c[i - 1] != '\\' || (i >= 2 && c[i - 2] == '\\'))
     })
 }
 
@@ -1679,16 +1676,17 @@ pub fn clean_value(val: &str) -> String {
     let mut i = 0;
     while i < c.len() {
         let ch = c[i];
-        let len = if py_isspace(ch) || "+-=!(){}[]^\"~:/".contains(ch) {
+        let single = py_isspace(ch)
+            || "+-=!(){}[]^\"~:/".contains(ch)
+            || (ch == '\\'
+                && (i == 0 || c[i - 1] != '\\')
+                && !matches!(c.get(i + 1), Some('*' | '?' | '\\')));
+        let pair = (ch == '\\' && c.get(i + 1) == Some(&'u'))
+            || (ch == '&' && c.get(i + 1) == Some(&'&'))
+            || (ch == '|' && c.get(i + 1) == Some(&'|'));
+        let len = if single {
             1
-        } else if ch == '\\'
-            && (i == 0 || c[i - 1] != '\\')
-            && !matches!(c.get(i + 1), Some('*' | '?' | '\\'))
-        {
-            1
-        } else if ch == '\\' && c.get(i + 1) == Some(&'u') {
-            2
-        } else if (ch == '&' && c.get(i + 1) == Some(&'&')) || (ch == '|' && c.get(i + 1) == Some(&'|')) {
+        } else if pair {
             2
         } else {
             0

@@ -357,8 +357,7 @@ impl Builder {
 }
 
 /// PyYAML's implicit resolution of a plain scalar, or an explicit tag.
-fn resolve(v: &Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Result<Py, PyYamlError> {
-    let text: &str = v;
+fn resolve(text: &str, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Result<Py, PyYamlError> {
     if let Some(tag) = tag {
         let core = tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:";
         let suffix = tag.suffix.trim_start_matches("tag:yaml.org,2002:");
@@ -388,7 +387,7 @@ fn resolve(v: &Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> 
     if style != ScalarStyle::Plain {
         return Ok(Py::Str(text.to_string()));
     }
-    Ok(implicit(text)?)
+    implicit(text)
 }
 
 fn construct_err(text: &str, what: &str) -> PyYamlError {
@@ -406,21 +405,21 @@ fn implicit(text: &str) -> Result<Py, PyYamlError> {
         return Ok(b);
     }
     let first = text.chars().next().unwrap_or(' ');
-    if "-+0123456789.".contains(first) && is_float(text) {
-        if let Some(f) = float_value(text) {
-            return Ok(f);
-        }
+    if let Some(f) = ("-+0123456789.".contains(first) && is_float(text))
+        .then(|| float_value(text))
+        .flatten()
+    {
+        return Ok(f);
     }
-    if "-+0123456789".contains(first) && is_int(text) {
-        if let Some(i) = int_value(text) {
-            return Ok(i);
-        }
+    if let Some(i) = ("-+0123456789".contains(first) && is_int(text))
+        .then(|| int_value(text))
+        .flatten()
+    {
+        return Ok(i);
     }
-    if first.is_ascii_digit() {
-        if let Some(ts) = timestamp(text) {
-            check_date(&ts)?;
-            return Ok(ts);
-        }
+    if let Some(ts) = first.is_ascii_digit().then(|| timestamp(text)).flatten() {
+        check_date(&ts)?;
+        return Ok(ts);
     }
     if text == "=" {
         return Err(PyYamlError {

@@ -415,7 +415,22 @@ fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
         None => None,
     };
     match args.format {
-        Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
+        Format::Json => {
+            let mut doc: serde_json::Value =
+                serde_json::from_str(&output::to_json(&verified, moved.as_deref()))?;
+            if let Some(obj) = doc.as_object_mut() {
+                obj.insert(
+                    "timesketch".into(),
+                    serde_json::json!({
+                        "converted": summary.converted,
+                        "analyzed": summary.analyzed,
+                        "not_analyzed": summary.not_analyzed,
+                        "all_statuses": args.all_statuses,
+                    }),
+                );
+            }
+            outln!("{doc}");
+        }
         Format::Table => {
             if !args.quiet {
                 out!("{}", output::finding_lines(&verified));

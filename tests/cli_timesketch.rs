@@ -51,6 +51,15 @@ fn verify_timesketch_passes_the_sample_rules_and_counts_stable_ones() {
 }
 
 #[test]
+fn verify_timesketch_json_carries_the_counts() {
+    let o = run(&["verify", "--timesketch", "--format", "json", "-c", CONFIG, "testdata/timesketch/rules"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["timesketch"]["converted"], 3);
+    assert_eq!(v["timesketch"]["analyzed"], 2);
+    assert_eq!(v["timesketch"]["not_analyzed"], 1);
+}
+
+#[test]
 fn timesketch_mode_needs_exactly_one_config() {
     let o = run(&["verify", "--timesketch", "testdata/timesketch/rules"]);
     assert_eq!(o.status.code(), Some(2));

@@ -309,6 +309,23 @@ impl Ruleset {
         self.scope = Some(scope);
     }
 
+    /// [`RulesetBuilder::carry`] for a built ruleset: asks matched events to
+    /// carry the values of the event field `name` to sinks; returns its
+    /// position in [`crate::engine::LineMatch::carried`].
+    pub fn carry(&mut self, name: &str) -> usize {
+        let id = self.fields.intern(name);
+        let n = self.fields.len();
+        self.field_scans.resize_with(n, Vec::new);
+        self.by_field.resize_with(n, Vec::new);
+        match self.carried.iter().position(|&f| f == id) {
+            Some(i) => i,
+            None => {
+                self.carried.push(id);
+                self.carried.len() - 1
+            }
+        }
+    }
+
     /// The time of the event loaded in `view`: the first value of the
     /// [`Ruleset::time_fields`] that reads as a time.
     pub fn event_time(&self, view: &EventView) -> Option<EventTime> {

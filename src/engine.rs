@@ -60,6 +60,66 @@ pub trait Sink {
     }
 }
 
+/// `--from` / `--to`: only events whose time is in the window count
+/// (both ends inclusive); events without a time are left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub from: Option<EventTime>,
+    pub to: Option<EventTime>,
+}
+
+impl TimeWindow {
+    /// Reads `--from` and `--to` (any ISO 8601 form). A date alone for `to`
+    /// means the end of that day (`--to 2019-04-27` keeps the whole day).
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<TimeWindow, crate::time::TimeParseError> {
+        let from = from.map(EventTime::parse).transpose()?;
+        let to = match to {
+            Some(t) => {
+                let at = EventTime::parse(t)?;
+                let date_only = t.trim().len() == 10 && !t.contains(['T', ' ', ':']);
+                Some(if date_only {
+                    EventTime::from_micros(at.micros() + 86_400_000_000 - 1)
+                } else {
+                    at
+                })
+            }
+            None => None,
+        };
+        Ok(TimeWindow { from, to })
+    }
+
+    /// Where `t` falls: `Ok` inside, else why not.
+    pub fn place(&self, t: Option<EventTime>) -> Result<(), Outside> {
+        let t = t.ok_or(Outside::NoTime)?;
+        if self.from.is_some_and(|f| t < f) {
+            return Err(Outside::Before);
+        }
+        if self.to.is_some_and(|x| t > x) {
+            return Err(Outside::After);
+        }
+        Ok(())
+    }
+}
+
+/// Why an event is outside a [`TimeWindow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outside {
+    Before,
+    After,
+    NoTime,
+}
+
+/// Events a time window left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WindowStats {
+    pub before: u64,
+    pub after: u64,
+    pub without_time: u64,
+}
+
 /// Options of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -74,6 +134,8 @@ pub struct RunOptions {
     pub keep_malformed: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// `--from` / `--to`.
+    pub window: Option<TimeWindow>,
 }
 
 /// Per-input line counts.
@@ -114,6 +176,8 @@ pub struct RunStats {
     /// Value scans answered by the scan memo, out of all value scans.
     pub memo_hits: u64,
     pub memo_lookups: u64,
+    /// Events a time window left out (with `--from`/`--to`).
+    pub window: Option<WindowStats>,
     /// Events per logsource (scoped runs only).
     pub scope: Option<crate::scope::ScopeStats>,
 }
@@ -141,9 +205,16 @@ struct ChunkResult {
     evaluated: Vec<u64>,
     nanos: Vec<u64>,
     field_seen: Vec<u64>,
+    window: WindowStats,
 }
 
-fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool) -> ChunkResult {
+fn process(
+    m: &mut Matcher<'_>,
+    chunk: &Chunk,
+    want_matches: bool,
+    profile: bool,
+    window: Option<&TimeWindow>,
+) -> ChunkResult {
     let nrules = m.ruleset.rules.len();
     let mut counts = vec![0u64; nrules];
     let mut r = ChunkResult {
@@ -157,6 +228,7 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
         evaluated: Vec::new(),
         nanos: Vec::new(),
         field_seen: vec![0; m.ruleset.fields.len()],
+        window: WindowStats::default(),
     };
     for (i, line, range) in lines(chunk.bytes.as_slice()) {
         r.lines = i + 1;
@@ -166,8 +238,18 @@ fn process(m: &mut Matcher<'_>, chunk: &Chunk, want_matches: bool, profile: bool
         }
         match m.match_line(line).map(|_| ()) {
             Ok(()) => {
-                let matched = m.matched();
                 r.events += 1;
+                if let Some(w) = window
+                    && let Err(why) = w.place(m.ruleset.event_time(&m.view))
+                {
+                    match why {
+                        Outside::Before => r.window.before += 1,
+                        Outside::After => r.window.after += 1,
+                        Outside::NoTime => r.window.without_time += 1,
+                    }
+                    continue;
+                }
+                let matched = m.matched();
                 for &x in matched {
                     counts[x as usize] += 1;
                 }
@@ -313,7 +395,7 @@ pub fn run(
                 .par_iter()
                 .map_init(
                     || Pooled::take(&pool, || new_matcher(ruleset, opts)),
-                    |m, c| process(m.get(), c, want_matches, opts.profile),
+                    |m, c| process(m.get(), c, want_matches, opts.profile, opts.window.as_ref()),
                 )
                 .collect();
             for (chunk, mut res) in batch.iter().zip(results) {
@@ -321,6 +403,12 @@ pub fn run(
                 stats.bytes += data.len() as u64;
                 stats.events += res.events;
                 stats.blank_lines += res.blank;
+                if opts.window.is_some() {
+                    let w = stats.window.get_or_insert_default();
+                    w.before += res.window.before;
+                    w.after += res.window.after;
+                    w.without_time += res.window.without_time;
+                }
                 stats.malformed += res.malformed.len() as u64;
                 if let Some(this) = stats.inputs.last_mut() {
                     this.events += res.events;

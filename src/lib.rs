@@ -16,6 +16,7 @@
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`scope`] | logsource scoping: the event's logsource from the data, which rules apply |
 //! | [`preflight`] | never a silent nothing: missing paths, swapped arguments, no rules, unreadable inputs |
+//! | [`hits`] | what a hit shows: host, ATT&CK, details per logsource; hits by level, tactic, host |
 //! | [`report`] | how results are shown (table, JSON) |
 //! | [`output`] | tagged timelines and match lists, written atomically |
 //! | [`verify`] | checking rules before a run: findings, summary, `--move` |
@@ -38,6 +39,7 @@ pub mod event;
 pub mod explain;
 pub mod field_usage;
 pub mod floor;
+pub mod hits;
 pub mod loader;
 pub mod lucene;
 pub mod mapping;

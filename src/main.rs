@@ -63,13 +63,39 @@ enum Format {
     Json,
 }
 
+/// Examples and exit codes shown after the options of `--help`.
+const AFTER_HELP: &str = "\
+Examples:
+  sigma-match rules/ plaso.jsonl                          table of hits (rules scoped to their logsource)
+  sigma-match rules/ plaso.jsonl --timeline hits.csv      time-ordered hit timeline for a spreadsheet
+  sigma-match rules/ evtx.jsonl --timeline hits.jsonl --min-level high --from 2019-04-27 --to 2019-04-30
+  sigma-match rules/ plaso.jsonl --tag-out tagged.jsonl   the timeline with Timesketch's Sigma tags
+  zcat big.jsonl.gz | sigma-match rules/ -                standard input
+  sigma-match rules/ plaso.jsonl --exclude-rules noisy.txt --format json
+  sigma-match verify rules/                               check rules before a run
+  sigma-match explain RULE.yml --event plaso.jsonl:42     why a rule did (not) match one event
+
+Levels: informational, low, medium, high, critical. Statuses: stable, test, experimental,
+deprecated, unsupported. Times (--from/--to): any ISO 8601 form, UTC unless an offset is given.
+
+Exit codes: 0 ran (also when the reader of stdout went away), 1 --strict and a rule failed or a
+line was malformed, 2 error (usage, missing path, no rule to run, an input without one readable
+event, I/O), 130/143 interrupted by SIGINT/SIGTERM (partial outputs removed).";
+
 /// Run Sigma rules over JSONL timelines (Plaso json_line, Timesketch, evtx_dump) offline.
 ///
 /// Positional arguments: without -r/-e, the first is the rules path and the
 /// rest are event files (`-` = standard input). With -r, all positionals are
 /// event files; with -e (and no -r), all positionals are rule paths.
 #[derive(Debug, Parser)]
-#[command(name = "sigma-match", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "sigma-match",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    after_help = AFTER_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -245,9 +271,27 @@ struct RunArgs {
     /// Exit with status 1 if any rule failed to load or any line was malformed.
     #[arg(long)]
     strict: bool,
-    /// Hide rules that tagged nothing from the table (JSON always lists all).
+    /// List every loaded rule in the table, also those without hits (JSON always lists all).
     #[arg(long)]
+    all_rules: bool,
+    /// (The default now: the table lists rules with hits.)
+    #[arg(long, hide = true)]
     hits_only: bool,
+    /// Only events at or after this time (ISO 8601: 2019-04-27, 2019-04-27T15:57:25Z, ...).
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Only events at or before this time (a date alone: the end of that day).
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+    /// Write the hits as a time-ordered timeline (`-` = stdout): CSV, or JSON lines for *.jsonl.
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<String>,
+    /// Timeline format (default: from the file name; CSV for `-`).
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "timeline")]
+    timeline_format: Option<TimelineFormatArg>,
+    /// With --timeline: one row per event, also for Plaso's second copy of a record.
+    #[arg(long, requires = "timeline")]
+    timeline_all_copies: bool,
     /// Per-rule evaluation counts and time; top rules shown after the table.
     #[arg(long)]
     profile: bool,
@@ -273,6 +317,15 @@ struct RunArgs {
     /// Write one JSON line per (event, rule) match (`-` = stdout).
     #[arg(long, value_name = "FILE")]
     matches: Option<String>,
+}
+
+/// `--timeline-format`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TimelineFormatArg {
+    /// Comma-separated values with a header row (RFC 4180).
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
 }
 
 /// The Sigma specification's statuses, for `--status`.
@@ -542,8 +595,16 @@ fn run(cli: RunArgs) -> Result<u8> {
     }
     // Freeing ~100 MB of automatons and rule trees one by one at exit costs
     // tens of milliseconds the OS does for free.
+    let hit_fields = sigma_match::hits::HitFields::ask(&mut ruleset);
+    let window = match (&cli.from, &cli.to) {
+        (None, None) => None,
+        (f, t) => Some(
+            engine::TimeWindow::parse(f.as_deref(), t.as_deref()).context("--from/--to")?,
+        ),
+    };
     let ruleset = std::mem::ManuallyDrop::new(ruleset);
     let run_opts = RunOptions {
+        window,
         no_evtx_xml: cli.no_evtx_xml,
         no_host_alias: cli.no_host_alias,
         profile: cli.profile,
@@ -554,16 +615,36 @@ fn run(cli: RunArgs) -> Result<u8> {
         tag_out: cli.tag_out.clone(),
         matched_only: cli.matched_only,
         matches: cli.matches.clone(),
+        timeline: cli.timeline.clone(),
+        timeline_format: cli.timeline_format.map(|f| match f {
+            TimelineFormatArg::Csv => sigma_match::output::TimelineFormat::Csv,
+            TimelineFormatArg::Jsonl => sigma_match::output::TimelineFormat::Jsonl,
+        }),
+        timeline_all_copies: cli.timeline_all_copies,
+        hit_fields: Some(hit_fields.clone()),
     };
     let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
-    let stats = engine::run(&ruleset, &events, &run_opts, &mut outputs.sinks())
-        .context("writing output")?;
+    let mut hits = sigma_match::hits::HitSummary::new(&ruleset, hit_fields);
+    let stats = {
+        let mut sinks = outputs.sinks();
+        sinks.push(&mut hits);
+        engine::run(&ruleset, &events, &run_opts, &mut sinks).context("writing output")?
+    };
     let mut report = Report::new(&ruleset, &failed, &stats, cli.profile);
     report.filtered = Some(filtered);
+    report.add_hits(&ruleset, &hits);
+    // Colour by level on a terminal only, and never with NO_COLOR set
+    // (https://no-color.org: any non-empty value).
+    report.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && if outputs.uses_stdout() {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.format {
         Format::Json => format!("{}\n", report.to_json()),
-        Format::Table => report.to_table(!cli.hits_only, 20, if cli.profile { 20 } else { 0 }),
+        Format::Table => report.to_table(cli.all_rules, 20, if cli.profile { 20 } else { 0 }),
     };
     // Outputs on stdout keep it machine-readable: the report goes to stderr.
     if outputs.uses_stdout() {

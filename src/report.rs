@@ -33,6 +33,14 @@ pub struct RuleRow {
     pub records: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Hits over distinct records (Plaso's copies of one record count once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
+    /// Time of the first and last hit, ISO 8601 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
     /// With scoping: how the rule's logsource relates to the table.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::scope::RuleScope>,
@@ -106,12 +114,31 @@ pub struct Report {
     /// `--exclude-rules`) left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<crate::loader::Filtered>,
+    /// Hits (over distinct records) by level, most severe first.
+    pub hits_by_level: Vec<NameCount>,
+    /// Hits by ATT&CK tactic, in matrix order.
+    pub hits_by_tactic: Vec<NameCount>,
+    /// Hits by host, most first (`-`: events without a host field).
+    pub hits_by_host: Vec<NameCount>,
+    /// Events `--from`/`--to` left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::engine::WindowStats>,
+    /// Colour the table by level (a terminal without `NO_COLOR`).
+    #[serde(skip)]
+    pub color: bool,
     /// Logsource scoping, when on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoping: Option<Scoping>,
     /// `--profile`: every loaded rule, most expensive first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Vec<ProfileRow>>,
+}
+
+/// A name with a hit count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameCount {
+    pub name: String,
+    pub hits: u64,
 }
 
 /// What logsource scoping did in a run.
@@ -219,6 +246,9 @@ impl Report {
                 count: stats.counts.get(i).copied().unwrap_or(0),
                 records: stats.records.get(i).copied().unwrap_or(0),
                 reason: None,
+                hits: None,
+                first_seen: None,
+                last_seen: None,
                 scope: ruleset.scope.as_ref().map(|s| s.rule_scope[i].clone()),
                 evaluated: profile.then(|| stats.evaluated.get(i).copied().unwrap_or(0)),
                 eval_ms: profile.then(|| stats.nanos.get(i).copied().unwrap_or(0) as f64 / 1e6),
@@ -243,14 +273,18 @@ impl Report {
                 count: 0,
                 records: 0,
                 reason: Some(f.issue.to_string()),
+                hits: None,
+                first_seen: None,
+                last_seen: None,
                 scope: None,
                 evaluated: None,
                 eval_ms: None,
             });
         }
         rows.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
+            crate::loader::level_rank(b.level.as_deref())
+                .cmp(&crate::loader::level_rank(a.level.as_deref()))
+                .then_with(|| b.count.cmp(&a.count))
                 .then_with(|| a.path.cmp(&b.path))
                 .then_with(|| a.title.cmp(&b.title))
         });
@@ -299,7 +333,186 @@ impl Report {
             config_warnings: Vec::new(),
             scoping: Scoping::of(ruleset, stats),
             filtered: None,
+            hits_by_level: Vec::new(),
+            hits_by_tactic: Vec::new(),
+            hits_by_host: Vec::new(),
+            window: stats.window,
+            color: false,
             profile,
+        }
+    }
+
+    /// Adds what the [`HitSummary`] of the run saw: per rule hits over
+    /// distinct records and first/last time; hits by level, tactic, host.
+    pub fn add_hits(&mut self, ruleset: &Ruleset, hits: &crate::hits::HitSummary) {
+        let mut by_path: std::collections::HashMap<(&str, &str), usize> = Default::default();
+        for (i, r) in ruleset.rules.iter().enumerate() {
+            by_path.insert((r.rule.path.to_str().unwrap_or(""), r.rule.title.as_str()), i);
+        }
+        let mut levels: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut tactics: BTreeMap<usize, u64> = BTreeMap::new();
+        for (i, r) in ruleset.rules.iter().enumerate() {
+            let h = &hits.rules[i];
+            if h.hits == 0 {
+                continue;
+            }
+            *levels.entry(crate::loader::level_rank(r.rule.level.as_deref())).or_default() += h.hits;
+            for t in crate::hits::attack(&r.rule.tags).0 {
+                let t = t.replace('-', "_");
+                if let Some(k) = crate::hits::TACTICS.iter().position(|x| *x == t) {
+                    *tactics.entry(k).or_default() += h.hits;
+                }
+            }
+        }
+        for row in &mut self.rules {
+            let Some(&i) = by_path.get(&(row.path.as_str(), row.title.as_str())) else {
+                continue;
+            };
+            if row.state != "ok" {
+                continue;
+            }
+            let h = &hits.rules[i];
+            row.hits = Some(h.hits);
+            row.first_seen = h.first_seen.map(|t| t.to_iso());
+            row.last_seen = h.last_seen.map(|t| t.to_iso());
+        }
+        self.hits_by_level = levels
+            .into_iter()
+            .rev()
+            .map(|(k, n)| NameCount {
+                name: crate::verify::LEVELS[k].to_string(),
+                hits: n,
+            })
+            .collect();
+        self.hits_by_tactic = tactics
+            .into_iter()
+            .map(|(k, n)| NameCount {
+                name: crate::hits::TACTICS[k].replace('_', "-"),
+                hits: n,
+            })
+            .collect();
+        let mut hosts: Vec<NameCount> = hits
+            .hosts
+            .iter()
+            .map(|(h, n)| NameCount {
+                name: h.clone(),
+                hits: *n,
+            })
+            .collect();
+        hosts.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.name.cmp(&b.name)));
+        self.hits_by_host = hosts;
+    }
+
+    /// What an analyst reads first: rules loaded and failed, filters,
+    /// events, hits by level, tactic and host.
+    fn write_head(&self, out: &mut String) {
+        let s = &self.summary;
+        let mut line = format!("rules: {} loaded", s.rules_loaded);
+        if s.rules_failed + s.rules_unsupported > 0 {
+            let _ = write!(
+                line,
+                ", {} FAILED to load and {} unsupported (listed at the end)",
+                s.rules_failed, s.rules_unsupported
+            );
+        }
+        if let Some(f) = &self.filtered {
+            let mut parts = Vec::new();
+            if f.status_or_level > 0 {
+                parts.push(format!("{} by --status/--level", f.status_or_level));
+            }
+            if f.min_level > 0 {
+                parts.push(format!("{} below --min-level", f.min_level));
+            }
+            if f.excluded > 0 {
+                parts.push(format!("{} by --exclude-rules", f.excluded));
+            }
+            if !parts.is_empty() {
+                let _ = write!(line, "; left out {}", parts.join(", "));
+            }
+            if !f.unmatched_exclusions.is_empty() {
+                let _ = write!(
+                    line,
+                    "; exclusions matching no rule: {}",
+                    f.unmatched_exclusions.join(", ")
+                );
+            }
+        }
+        let _ = writeln!(out, "{line}");
+        let mut ev = format!("events: {} read", s.events);
+        if s.malformed_lines > 0 {
+            let _ = write!(ev, ", {} malformed lines skipped", s.malformed_lines);
+        }
+        if let Some(w) = &self.window {
+            let _ = write!(
+                ev,
+                "; outside --from/--to: {} before, {} after, {} without a time",
+                w.before, w.after, w.without_time
+            );
+        }
+        let _ = writeln!(out, "{ev}");
+        let hits: u64 = self.hits_by_level.iter().map(|n| n.hits).sum();
+        let _ = writeln!(
+            out,
+            "hits: {hits} (rule x distinct record; {} events tagged) by {} rules",
+            s.total_tags, s.rules_with_hits
+        );
+        let list = |v: &[NameCount], max: usize| -> String {
+            let mut t: Vec<String> = v.iter().take(max).map(|n| format!("{} {}", n.name, n.hits)).collect();
+            if v.len() > max {
+                t.push(format!("... {} more", v.len() - max));
+            }
+            t.join(" · ")
+        };
+        if !self.hits_by_level.is_empty() {
+            let _ = writeln!(out, "  by level:  {}", list(&self.hits_by_level, 5));
+            if !self.hits_by_tactic.is_empty() {
+                let _ = writeln!(out, "  by tactic: {}", list(&self.hits_by_tactic, 14));
+            }
+            let _ = writeln!(out, "  by host:   {}", list(&self.hits_by_host, 8));
+        }
+        out.push('\n');
+    }
+
+    /// The rules table: rules with hits (all with `show_zero`), most severe
+    /// level first, then most hits; 120 columns.
+    fn write_rules(&self, out: &mut String, show_zero: bool) {
+        let rows: Vec<&RuleRow> = self
+            .rules
+            .iter()
+            .filter(|r| r.state == "ok" && (show_zero || r.count > 0))
+            .collect();
+        if rows.is_empty() {
+            let _ = writeln!(out, "no rule tagged anything");
+            return;
+        }
+        // 8 + 2 + 7 + 2 + 7 + 2 + 19 + 2 + 19 + 2 = 70; the title gets 50.
+        const TITLE: usize = 50;
+        let _ = writeln!(
+            out,
+            "{:<8}  {:>7}  {:>7}  {:<19}  {:<19}  {}",
+            "level", "hits", "events", "first seen (UTC)", "last seen (UTC)", "rule"
+        );
+        for r in rows {
+            let level = match r.level.as_deref().unwrap_or("-") {
+                "informational" => "info",
+                l => l,
+            };
+            let cell = format!("{level:<8}");
+            let cell = if self.color { colour(level, &cell) } else { cell };
+            let time = |t: &Option<String>| {
+                t.as_deref()
+                    .map(|t| t.get(..19).unwrap_or(t).replace('T', " "))
+                    .unwrap_or_else(|| "-".into())
+            };
+            let _ = writeln!(
+                out,
+                "{cell}  {:>7}  {:>7}  {:<19}  {:<19}  {}",
+                r.hits.unwrap_or(r.records),
+                r.count,
+                time(&r.first_seen),
+                time(&r.last_seen),
+                cut(&r.title, TITLE)
+            );
         }
     }
 
@@ -310,35 +523,8 @@ impl Report {
     /// The human-readable table and summary.
     pub fn to_table(&self, show_zero: bool, max_missing: usize, profile_top: usize) -> String {
         let mut out = String::new();
-        let ok: Vec<&RuleRow> = self
-            .rules
-            .iter()
-            .filter(|r| r.state == "ok" && (show_zero || r.count > 0))
-            .collect();
-        let tw = ok
-            .iter()
-            .map(|r| r.title.chars().count())
-            .max()
-            .unwrap_or(5)
-            .clamp(5, 60);
-        let _ = writeln!(
-            out,
-            "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  file",
-            "count", "records", "level", "title", "id"
-        );
-        for r in &ok {
-            let title: String = r.title.chars().take(tw).collect();
-            let _ = writeln!(
-                out,
-                "{:>8}  {:>8}  {:<13}  {:<tw$}  {:<36}  {}",
-                r.count,
-                r.records,
-                r.level.as_deref().unwrap_or("-"),
-                title,
-                r.id.as_deref().unwrap_or("-"),
-                r.path
-            );
-        }
+        self.write_head(&mut out);
+        self.write_rules(&mut out, show_zero);
         if let (Some(prof), true) = (&self.profile, profile_top > 0) {
             let every = prof.iter().filter(|r| r.every_event).count();
             let _ = writeln!(
@@ -401,7 +587,7 @@ impl Report {
         if !self.missing_fields.is_empty() && max_missing > 0 {
             let _ = writeln!(
                 out,
-                "\nfields referenced by rules (after mapping) but never present in the input ({}; a rule that needs one cannot match, unless a list mapping gave it an alternative that is present):",
+                "\nfields the rules need (after mapping) that the input never has ({}; a rule needing one\ncannot match unless a list mapping gave it an alternative that is present):",
                 self.missing_fields.len()
             );
             for m in self.missing_fields.iter().take(max_missing) {
@@ -433,7 +619,7 @@ impl Report {
         if let Some(sc) = &self.scoping {
             let _ = writeln!(
                 out,
-                "\nlogsource scoping ({}; --no-scope runs every rule on every event): {} rules scoped, {} partly, {} unscoped, {} without logsource; {} events recognised by no entry (every rule ran on them)",
+                "\nlogsource scoping: {} (--no-scope: every rule on every event)\n  {} rules scoped, {} partly, {} unscoped, {} without logsource; {} events unrecognised (all rules ran)",
                 sc.table,
                 sc.rules_scoped,
                 sc.rules_partly_scoped,
@@ -466,7 +652,7 @@ impl Report {
         let s = &self.summary;
         let _ = writeln!(
             out,
-            "\nrules: {} loaded, {} failed, {} unsupported | events: {} read, {} malformed lines skipped | tags: {} ({} distinct records) by {} rules | {:.2}s, {:.0} events/s",
+            "\nrules: {} loaded, {} failed, {} unsupported | events: {}, {} malformed | tags: {} ({} records) by {} rules | {:.2}s {:.0}/s",
             s.rules_loaded,
             s.rules_failed,
             s.rules_unsupported,
@@ -480,6 +666,30 @@ impl Report {
         );
         out
     }
+}
+
+/// `s` cut to `max` characters, the cut marked with `…`.
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// ANSI colour by level (bold red, red, yellow, green, dim).
+fn colour(level: &str, cell: &str) -> String {
+    let code = match level {
+        "critical" => "1;31",
+        "high" => "31",
+        "medium" => "33",
+        "low" => "32",
+        "info" => "2",
+        _ => return cell.to_string(),
+    };
+    format!("\x1b[{code}m{cell}\x1b[0m")
 }
 
 /// Per-rule cost rows, most expensive first.
@@ -518,6 +728,15 @@ fn profile_rows(ruleset: &Ruleset, stats: &RunStats) -> Vec<ProfileRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_marks_the_level_cell_only() {
+        assert_eq!(colour("critical", "critical"), "\x1b[1;31mcritical\x1b[0m");
+        assert_eq!(colour("high", "high    "), "\x1b[31mhigh    \x1b[0m");
+        assert_eq!(colour("-", "-"), "-");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abcd", 4), "abcd");
+    }
     use crate::compile::CompileOptions;
     use crate::rule::{Loaded, parse_text};
 

@@ -12,6 +12,7 @@
 pub mod matches;
 pub mod splice;
 pub mod tag;
+pub mod timeline;
 
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::engine::Sink;
 
 pub use matches::MatchWriter;
 pub use tag::TagWriter;
+pub use timeline::{TimelineFormat, TimelineWriter};
 
 /// Buffer size of output writers.
 const BUF_SIZE: usize = 1 << 20;
@@ -365,6 +367,15 @@ pub struct OutputSpec {
     pub matched_only: bool,
     /// `--matches`: file or `-`.
     pub matches: Option<String>,
+    /// `--timeline`: file or `-`.
+    pub timeline: Option<String>,
+    /// `--timeline-format`; `None`: from the file name.
+    pub timeline_format: Option<TimelineFormat>,
+    /// `--timeline-all-copies`.
+    pub timeline_all_copies: bool,
+    /// Where the timeline finds host and details among the carried fields
+    /// ([`crate::hits::HitFields::ask`]).
+    pub hit_fields: Option<crate::hits::HitFields>,
 }
 
 /// The outputs of one run, opened before it and committed after it.
@@ -372,6 +383,7 @@ pub struct OutputSpec {
 pub struct Outputs {
     tag: Option<TagWriter<Destination>>,
     matches: Option<MatchWriter<Destination>>,
+    timeline: Option<TimelineWriter<Destination>>,
 }
 
 impl Outputs {
@@ -380,10 +392,21 @@ impl Outputs {
         ruleset: &Ruleset,
         inputs: &[String],
     ) -> Result<Outputs, OutputError> {
-        if let (Some(a), Some(b)) = (&spec.tag_out, &spec.matches)
-            && (a == b || file_id(Path::new(a)).is_some_and(|x| Some(x) == file_id(Path::new(b))))
-        {
-            return Err(OutputError::SameOutputTwice { path: a.clone() });
+        let named: Vec<&String> = [&spec.tag_out, &spec.matches, &spec.timeline]
+            .into_iter()
+            .flatten()
+            .collect();
+        for (i, a) in named.iter().enumerate() {
+            for b in &named[i + 1..] {
+                if a == b
+                    || file_id(Path::new(a.as_str()))
+                        .is_some_and(|x| Some(x) == file_id(Path::new(b.as_str())))
+                {
+                    return Err(OutputError::SameOutputTwice {
+                        path: (*a).clone(),
+                    });
+                }
+            }
         }
         let tag = match &spec.tag_out {
             Some(p) => Some(TagWriter::new(
@@ -397,7 +420,22 @@ impl Outputs {
             Some(p) => Some(MatchWriter::new(ruleset, Destination::create(p, inputs)?)),
             None => None,
         };
-        Ok(Outputs { tag, matches })
+        let timeline = match &spec.timeline {
+            Some(p) => Some(TimelineWriter::new(
+                ruleset,
+                spec.hit_fields.clone().unwrap_or_default(),
+                Destination::create(p, inputs)?,
+                spec.timeline_format
+                    .unwrap_or_else(|| TimelineFormat::from_path(p)),
+                spec.timeline_all_copies,
+            )),
+            None => None,
+        };
+        Ok(Outputs {
+            tag,
+            matches,
+            timeline,
+        })
     }
 
     /// Whether any output writes to standard output (the report then goes to stderr).
@@ -407,6 +445,10 @@ impl Outputs {
                 .matches
                 .as_ref()
                 .is_some_and(|m| m.get_ref().is_stdout())
+            || self
+                .timeline
+                .as_ref()
+                .is_some_and(|t| t.get_ref().is_stdout())
     }
 
     /// The sinks to hand to [`crate::engine::run`].
@@ -418,6 +460,9 @@ impl Outputs {
         if let Some(m) = &mut self.matches {
             v.push(m);
         }
+        if let Some(t) = &mut self.timeline {
+            v.push(t);
+        }
         v
     }
 
@@ -427,8 +472,10 @@ impl Outputs {
     pub fn abandon(self) -> Vec<String> {
         let t = self.tag.map(TagWriter::into_inner);
         let m = self.matches.map(MatchWriter::into_inner);
+        let l = self.timeline.map(TimelineWriter::into_inner);
         t.into_iter()
             .chain(m)
+            .chain(l)
             .map(|d| match d.is_atomic() {
                 true => format!("{} not written", d.name()),
                 false => format!("{} is incomplete", d.name()),
@@ -448,6 +495,9 @@ impl Outputs {
         }
         if let Some(m) = self.matches {
             m.into_inner().commit()?;
+        }
+        if let Some(t) = self.timeline {
+            t.into_inner().commit()?;
         }
         Ok(())
     }

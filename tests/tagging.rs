@@ -74,6 +74,7 @@ fn tag_out_and_matches_round_trip_across_parallel_chunks() {
         tag_out: Some(out.join("tagged.jsonl").to_string_lossy().into_owned()),
         matched_only: false,
         matches: Some(out.join("matches.jsonl").to_string_lossy().into_owned()),
+        ..Default::default()
     };
     let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
     // Nothing appears under the final names before the commit.
@@ -118,6 +119,7 @@ fn matched_only_writes_matched_events_in_order() {
         tag_out: Some(tagged.to_string_lossy().into_owned()),
         matched_only: true,
         matches: None,
+        ..Default::default()
     };
     let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
     engine::run(&rs, &inputs, &opts(), &mut outputs.sinks()).unwrap();
@@ -187,6 +189,7 @@ fn a_sink_failing_mid_run_leaves_no_partial_output() {
         tag_out: Some(out.join("tagged.jsonl").to_string_lossy().into_owned()),
         matched_only: false,
         matches: Some(out.join("matches.jsonl").to_string_lossy().into_owned()),
+        ..Default::default()
     };
     let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
     let mut failing = FailingSink { n: 3, seen: 0 };

@@ -158,7 +158,9 @@ impl HitFields {
 }
 
 /// ATT&CK tactic tags of the Sigma tag convention (`attack.<tactic>`), in
-/// the order of the enterprise matrix.
+/// the order of the enterprise matrix. ATT&CK v18 split Defense Evasion
+/// into Stealth and Defense Impairment (the current SigmaHQ tags); the old
+/// name is kept for older rules.
 pub const TACTICS: &[&str] = &[
     "reconnaissance",
     "resource_development",
@@ -167,6 +169,8 @@ pub const TACTICS: &[&str] = &[
     "persistence",
     "privilege_escalation",
     "defense_evasion",
+    "stealth",
+    "defense_impairment",
     "credential_access",
     "discovery",
     "lateral_movement",
@@ -282,6 +286,7 @@ mod tests {
             "attack.g0016",
             "attack.s0002",
             "attack.defense-evasion",
+            "attack.stealth",
             "cve.2021-1675",
             "attack.execution",
         ]
@@ -289,7 +294,7 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let (tac, tech) = attack(&tags);
-        assert_eq!(tac, ["execution", "persistence", "defense-evasion"]);
+        assert_eq!(tac, ["execution", "persistence", "defense-evasion", "stealth"]);
         assert_eq!(tech, ["T1059.001", "T1053"]);
     }
 

@@ -456,12 +456,26 @@ impl Report {
             "hits: {hits} (rule x distinct record; {} events tagged) by {} rules",
             s.total_tags, s.rules_with_hits
         );
+        // Items while the line (13 columns of label) fits 120 columns.
         let list = |v: &[NameCount], max: usize| -> String {
-            let mut t: Vec<String> = v.iter().take(max).map(|n| format!("{} {}", n.name, n.hits)).collect();
-            if v.len() > max {
-                t.push(format!("... {} more", v.len() - max));
+            let mut line = String::new();
+            let mut shown = 0;
+            for n in v.iter().take(max) {
+                let item = format!("{} {}", n.name, n.hits);
+                let sep = if line.is_empty() { 0 } else { 3 };
+                if 13 + line.chars().count() + sep + item.chars().count() + 14 > 120 {
+                    break;
+                }
+                if sep > 0 {
+                    line.push_str(" · ");
+                }
+                line.push_str(&item);
+                shown += 1;
             }
-            t.join(" · ")
+            if shown < v.len() {
+                let _ = write!(line, " · ... {} more", v.len() - shown);
+            }
+            line
         };
         if !self.hits_by_level.is_empty() {
             let _ = writeln!(out, "  by level:  {}", list(&self.hits_by_level, 5));

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::compile::Ruleset;
-use crate::error::InputError;
 use crate::eval::Matcher;
-use crate::source::{Chunk, Input, lines};
+use crate::input::{Chunk, Feed, Next, lines};
 use crate::time::EventTime;
 
 /// A matched line within a chunk: the match record sinks receive.
@@ -138,17 +137,6 @@ pub struct RunOptions {
     pub window: Option<TimeWindow>,
 }
 
-/// Per-input line counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InputStats {
-    pub name: String,
-    pub events: u64,
-    pub malformed: u64,
-    pub blank: u64,
-    /// The first malformed line: (line number, reason).
-    pub first_malformed: Option<(u64, String)>,
-}
-
 /// Totals of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunStats {
@@ -169,9 +157,13 @@ pub struct RunStats {
     pub nanos: Vec<u64>,
     /// Per field of the ruleset: events in which it occurred.
     pub field_seen: Vec<u64>,
-    /// Inputs that could not be read.
+    /// Inputs that could not be read (completely).
     pub input_errors: Vec<String>,
-    /// Per input that could be opened: its line counts.
+    /// Problems met while reading that did not stop an input (a corrupt
+    /// EVTX chunk skipped, extra CSV columns, an input whose lines are all
+    /// malformed).
+    pub input_warnings: Vec<String>,
+    /// Per input, in order.
     pub inputs: Vec<InputStats>,
     /// Value scans answered by the scan memo, out of all value scans.
     pub memo_hits: u64,
@@ -180,6 +172,35 @@ pub struct RunStats {
     pub window: Option<WindowStats>,
     /// Events per logsource (scoped runs only).
     pub scope: Option<crate::scope::ScopeStats>,
+}
+
+/// What one input gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InputStats {
+    /// The input as named.
+    pub name: String,
+    /// What it was read as (`jsonl`, `jsonl+gzip`, `csv`, `evtx`, ...).
+    pub format: String,
+    /// Events read (JSON lines, CSV rows, EVTX records).
+    pub events: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// Blank lines.
+    pub blank: u64,
+    /// The first malformed line: (line number, reason).
+    #[serde(skip)]
+    pub first_malformed: Option<(u64, String)>,
+    /// Events at least one rule matched.
+    pub matched_events: u64,
+    /// (event, rule) matches.
+    pub tags: u64,
+    /// Bytes of event data read (after decompression / conversion to JSON lines).
+    pub bytes: u64,
+    /// Non-fatal problems.
+    pub warnings: Vec<String>,
+    /// The error that stopped it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl RunStats {
@@ -196,6 +217,7 @@ impl RunStats {
 struct ChunkResult {
     lines: u64,
     events: u64,
+    matched_events: u64,
     blank: u64,
     malformed: Vec<(u64, String)>,
     counts: Vec<(u32, u64)>,
@@ -220,6 +242,7 @@ fn process(
     let mut r = ChunkResult {
         lines: 0,
         events: 0,
+        matched_events: 0,
         blank: 0,
         malformed: Vec::new(),
         counts: Vec::new(),
@@ -250,6 +273,7 @@ fn process(
                     continue;
                 }
                 let matched = m.matched();
+                r.matched_events += u64::from(!matched.is_empty());
                 for &x in matched {
                     counts[x as usize] += 1;
                 }
@@ -329,10 +353,35 @@ impl Drop for Pooled<'_, '_> {
     }
 }
 
-/// Runs the ruleset over the inputs, feeding ordered results to `sinks`.
+/// Runs the ruleset over the inputs (paths or `-`; folders expanded
+/// beforehand with [`crate::input::walk::expand`]), feeding ordered results
+/// to `sinks`.
 pub fn run(
     ruleset: &Ruleset,
     inputs: &[String],
+    opts: &RunOptions,
+    sinks: &mut [&mut dyn Sink],
+) -> std::io::Result<RunStats> {
+    let mut stats = run_feed(ruleset, Feed::new(inputs, batch_size()), opts, sinks)?;
+    for (i, s) in stats.inputs.iter_mut().enumerate() {
+        if s.name.is_empty()
+            && let Some(n) = inputs.get(i)
+        {
+            s.name.clone_from(n);
+        }
+    }
+    Ok(stats)
+}
+
+/// Chunks per parallel batch.
+pub fn batch_size() -> usize {
+    rayon::current_num_threads().max(1) * 4
+}
+
+/// Runs the ruleset over a [`Feed`] of inputs (files or readers).
+pub fn run_feed(
+    ruleset: &Ruleset,
+    mut feed: Feed,
     opts: &RunOptions,
     sinks: &mut [&mut dyn Sink],
 ) -> std::io::Result<RunStats> {
@@ -349,123 +398,128 @@ pub fn run(
     let mut keyed_events = vec![0u64; nrules];
     let mut distinct: std::collections::HashMap<u32, std::collections::HashSet<u64>> =
         Default::default();
-    let mut opened = Vec::new();
-    let mut total = 0u64;
-    for name in inputs {
-        match Input::open(name) {
-            Ok(i) => {
-                total += i.size.unwrap_or(0);
-                opened.push(i);
-            }
-            Err(e) => stats.input_errors.push(e.to_string()),
-        }
-    }
-    let bar = opts.progress.then(|| progress_bar(total));
+    let bar = opts.progress.then(|| progress_bar(feed.total_size));
     // Matchers outlive a batch (rayon calls `map_init`'s init once per
     // split): their scan memo is the point of keeping them.
     let pool: Mutex<Vec<Matcher<'_>>> = Mutex::new(Vec::new());
-    let threads = rayon::current_num_threads().max(1);
-    let batch_size = threads * 4;
-    for (idx, input) in opened.iter_mut().enumerate() {
-        let mut line_base = 1u64;
-        stats.inputs.push(InputStats {
-            name: input.name.clone(),
-            ..Default::default()
-        });
-        loop {
-            let mut batch = Vec::with_capacity(batch_size);
-            let mut read_error: Option<InputError> = None;
-            while batch.len() < batch_size {
-                match input.next_chunk(idx) {
-                    Ok(Some(c)) => batch.push(c),
-                    Ok(None) => break,
-                    Err(e) => {
-                        read_error = Some(e);
-                        break;
-                    }
+    // Bytes consumed by finished inputs, the current input's index and its
+    // next line number.
+    let mut done_bytes = 0u64;
+    let mut line_base = 1u64;
+    loop {
+        let batch = match feed.next_batch() {
+            Next::Done => break,
+            Next::OpenError(i, e) => {
+                let msg = e.to_string();
+                stats.input_errors.push(msg.clone());
+                let s = input_stats(&mut stats.inputs, i);
+                s.error = Some(msg);
+                continue;
+            }
+            Next::Batch(b) => b,
+        };
+        let input = batch.input;
+        let name = input.name.as_str();
+        {
+            let s = input_stats(&mut stats.inputs, batch.index);
+            if s.name.is_empty() {
+                s.name = input.name.clone();
+                s.format.clone_from(&input.format);
+            }
+        }
+        let results: Vec<ChunkResult> = batch
+            .chunks
+            .par_iter()
+            .map_init(
+                || Pooled::take(&pool, || new_matcher(ruleset, opts)),
+                |m, c| process(m.get(), c, want_matches, opts.profile, opts.window.as_ref()),
+            )
+            .collect();
+        for (chunk, mut res) in batch.chunks.iter().zip(results) {
+            let data = chunk.bytes.as_slice();
+            let is = &mut stats.inputs[batch.index];
+            is.bytes += data.len() as u64;
+            is.events += res.events;
+            is.matched_events += res.matched_events;
+            is.blank += res.blank;
+            is.malformed += res.malformed.len() as u64;
+            if is.first_malformed.is_none()
+                && let Some((l, r)) = res.malformed.first()
+            {
+                is.first_malformed = Some((chunk.line_number(line_base, *l), r.clone()));
+            }
+            stats.bytes += data.len() as u64;
+            stats.events += res.events;
+            stats.blank_lines += res.blank;
+            if opts.window.is_some() {
+                let w = stats.window.get_or_insert_default();
+                w.before += res.window.before;
+                w.after += res.window.after;
+                w.without_time += res.window.without_time;
+            }
+            stats.malformed += res.malformed.len() as u64;
+            for (l, reason) in res.malformed.drain(..) {
+                if stats.malformed_lines.len() < opts.keep_malformed {
+                    stats.malformed_lines.push(Malformed {
+                        input: name.to_string(),
+                        line: chunk.line_number(line_base, l),
+                        reason,
+                    });
                 }
             }
-            if batch.is_empty() {
-                if let Some(e) = read_error {
-                    stats.input_errors.push(e.to_string());
-                }
-                break;
+            let mut tags = 0;
+            for (r, c) in &res.counts {
+                stats.counts[*r as usize] += c;
+                tags += c;
             }
-            let results: Vec<ChunkResult> = batch
-                .par_iter()
-                .map_init(
-                    || Pooled::take(&pool, || new_matcher(ruleset, opts)),
-                    |m, c| process(m.get(), c, want_matches, opts.profile, opts.window.as_ref()),
-                )
-                .collect();
-            for (chunk, mut res) in batch.iter().zip(results) {
-                let data = chunk.bytes.as_slice();
-                stats.bytes += data.len() as u64;
-                stats.events += res.events;
-                stats.blank_lines += res.blank;
-                if opts.window.is_some() {
-                    let w = stats.window.get_or_insert_default();
-                    w.before += res.window.before;
-                    w.after += res.window.after;
-                    w.without_time += res.window.without_time;
-                }
-                stats.malformed += res.malformed.len() as u64;
-                if let Some(this) = stats.inputs.last_mut() {
-                    this.events += res.events;
-                    this.blank += res.blank;
-                    this.malformed += res.malformed.len() as u64;
-                    if this.first_malformed.is_none()
-                        && let Some((l, reason)) = res.malformed.first()
-                    {
-                        this.first_malformed = Some((line_base + l, reason.clone()));
-                    }
-                }
-                for (l, reason) in res.malformed.drain(..) {
-                    if stats.malformed_lines.len() < opts.keep_malformed {
-                        stats.malformed_lines.push(Malformed {
-                            input: input.name.clone(),
-                            line: line_base + l,
-                            reason,
-                        });
-                    }
-                }
-                for (r, c) in &res.counts {
-                    stats.counts[*r as usize] += c;
-                }
-                for &(r, k) in &res.keyed {
-                    keyed_events[r as usize] += 1;
-                    distinct.entry(r).or_default().insert(k);
-                }
-                for (i, v) in res.evaluated.iter().enumerate() {
-                    stats.evaluated[i] += v;
-                }
-                for (i, v) in res.nanos.iter().enumerate() {
-                    stats.nanos[i] += v;
-                }
-                for (i, v) in res.field_seen.iter().enumerate() {
-                    stats.field_seen[i] += v;
-                }
-                for m in &mut res.matches {
-                    m.line += line_base;
-                }
-                for s in sinks.iter_mut() {
-                    s.chunk(&input.name, data, line_base, &res.matches)?;
-                }
-                line_base += res.lines;
-                if let Some(b) = &bar {
-                    b.inc(data.len() as u64);
-                    let secs = start.elapsed().as_secs_f64().max(1e-9);
-                    b.set_message(format!(
-                        "{} events, {:.0} events/s",
-                        stats.events,
-                        stats.events as f64 / secs
-                    ));
-                }
+            stats.inputs[batch.index].tags += tags;
+            for &(r, k) in &res.keyed {
+                keyed_events[r as usize] += 1;
+                distinct.entry(r).or_default().insert(k);
             }
-            if let Some(e) = read_error {
-                stats.input_errors.push(e.to_string());
-                break;
+            for (i, v) in res.evaluated.iter().enumerate() {
+                stats.evaluated[i] += v;
             }
+            for (i, v) in res.nanos.iter().enumerate() {
+                stats.nanos[i] += v;
+            }
+            for (i, v) in res.field_seen.iter().enumerate() {
+                stats.field_seen[i] += v;
+            }
+            for m in &mut res.matches {
+                m.line = chunk.line_number(line_base, m.line);
+            }
+            let first_line = chunk.line_number(line_base, 0);
+            for s in sinks.iter_mut() {
+                s.chunk(name, data, first_line, &res.matches)?;
+            }
+            line_base += res.lines;
+        }
+        let is = &mut stats.inputs[batch.index];
+        for w in batch.warnings {
+            stats.input_warnings.push(w.clone());
+            is.warnings.push(w);
+        }
+        if let Some(e) = batch.error {
+            let msg = e.to_string();
+            stats.input_errors.push(msg.clone());
+            is.error = Some(msg);
+        }
+        let consumed = input.consumed();
+        if batch.last {
+            done_bytes += input.size.unwrap_or(consumed).max(consumed);
+            line_base = 1;
+        }
+        if let Some(b) = &bar {
+            let pos = if batch.last { done_bytes } else { done_bytes + consumed };
+            b.set_position(pos);
+            let secs = start.elapsed().as_secs_f64().max(1e-9);
+            b.set_message(format!(
+                "{} events, {:.0} events/s  {}",
+                stats.events,
+                stats.events as f64 / secs,
+                name
+            ));
         }
     }
     for s in sinks.iter_mut() {
@@ -494,17 +548,33 @@ pub fn run(
     Ok(stats)
 }
 
+/// The stats slot of input `i`, grown as inputs appear.
+fn input_stats(v: &mut Vec<InputStats>, i: usize) -> &mut InputStats {
+    if v.len() <= i {
+        v.resize_with(i + 1, InputStats::default);
+    }
+    &mut v[i]
+}
+
+/// A bar over the inputs' bytes on disk (compressed bytes for compressed
+/// files, so its ETA holds), or, when the size is unknown (standard input,
+/// pipes), a spinner with the bytes read and the rate.
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    let bar = if total > 0 {
-        indicatif::ProgressBar::new(total)
+    let (bar, template) = if total > 0 {
+        (
+            indicatif::ProgressBar::new(total),
+            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta}) {msg}",
+        )
     } else {
-        indicatif::ProgressBar::new_spinner()
+        (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} [{elapsed_precise}] {bytes} read ({bytes_per_sec}) {msg}",
+        )
     };
-    let style = indicatif::ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta}) {msg}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style = indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }

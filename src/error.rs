@@ -109,11 +109,44 @@ pub struct RuleIssue {
 /// A problem reading event input that stops a whole input (not one line).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The input could not be opened or read at all.
     #[error("{path}: {source}")]
     Io {
+        /// The input as named.
         path: String,
+        /// What went wrong.
         #[source]
         source: std::io::Error,
+    },
+    /// Reading stopped part-way (a truncated or corrupt compressed file, a
+    /// failing disk); the events before the damage were read and count.
+    #[error(
+        "{path}: {source} (after {after} bytes of {what} content); the events before it were read{}",
+        if *partial > 0 { format!(", an incomplete last line of {partial} bytes was skipped") } else { String::new() }
+    )]
+    Damaged {
+        /// The input as named.
+        path: String,
+        /// What was being read: `gzip`, `zstd`, ..., or `input`.
+        what: String,
+        /// Content bytes delivered before the damage.
+        after: u64,
+        /// Bytes of an incomplete line before the damage, dropped.
+        partial: usize,
+        /// The reader's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input holds something that is not read (an archive, UTF-16 text,
+    /// a JSON array, unknown binary data).
+    #[error("{path}: not read: it looks like {what}; {hint}")]
+    Unsupported {
+        /// The input as named.
+        path: String,
+        /// What it looks like.
+        what: String,
+        /// What to do.
+        hint: String,
     },
 }
 

@@ -9,7 +9,6 @@
 //! [`Matcher::item_outcomes`], so the user sees exactly which part failed.
 
 use std::fmt::Write as _;
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
 use std::collections::HashMap;
@@ -77,28 +76,26 @@ pub fn compile_one(rule: Rule, opts: CompileOptions<'_>) -> Result<Ruleset, Expl
     Ok(b.build())
 }
 
-/// Reads line `line` (1-based) of `path`.
+/// Reads event line `line` (1-based) of `path`: for JSON lines the line
+/// itself, for CSV the row starting on that line, for `.evtx` the n-th
+/// record (`evtx_dump`'s n-th line), read as a run reads it.
 pub fn read_event_line(path: &Path, line: usize) -> Result<Vec<u8>, ExplainError> {
     let err = |message: String| ExplainError::Event {
         path: path.display().to_string(),
         message,
     };
-    let f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let mut r = std::io::BufReader::new(f);
-    let mut buf = Vec::new();
-    for n in 1..=line {
-        buf.clear();
-        if r.read_until(b'\n', &mut buf)
-            .map_err(|e| err(e.to_string()))?
-            == 0
-        {
-            return Err(err(format!("has only {} lines, no line {line}", n - 1)));
+    let mut found = None;
+    let mut last = 0;
+    crate::input::each_line(&path.to_string_lossy(), |n, text| {
+        last = n;
+        if n == line as u64 {
+            found = Some(text.to_vec());
+            return false;
         }
-    }
-    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        buf.pop();
-    }
-    Ok(buf)
+        n < line as u64
+    })
+    .map_err(|e| err(e.to_string()))?;
+    found.ok_or_else(|| err(format!("has no event on line {line} (last line {last})")))
 }
 
 /// Which compiled items came from which detection item, read from the
@@ -649,13 +646,12 @@ pub fn explain_events(
         path: path.display().to_string(),
         message,
     };
-    let data = std::fs::read(path).map_err(|e| err(e.to_string()))?;
     let mut m = Matcher::new(rs);
     let (mut lines, mut matched, mut malformed) = (0, 0, 0);
     let mut out = String::new();
-    for (n, line, _) in crate::source::lines(&data) {
+    crate::input::each_line(&path.to_string_lossy(), |n, line| {
         if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+            return true;
         }
         lines += 1;
         match Outcome::evaluate(&mut m, line) {
@@ -663,13 +659,15 @@ pub fn explain_events(
             Ok(o) if o.matched => {
                 matched += 1;
                 if matched <= limit {
-                    let _ = writeln!(out, "--- {}:{}", path.display(), n + 1);
+                    let _ = writeln!(out, "--- {}:{}", path.display(), n);
                     out.push_str(&render(rs, mapping, Some(&o)));
                 }
             }
             Ok(_) => {}
         }
-    }
+        true
+    })
+    .map_err(|e| err(e.to_string()))?;
     Ok((out, lines, matched, malformed))
 }
 

@@ -1,16 +1,16 @@
 //! The parse-only floor of the performance benchmarks.
 //!
 //! This module owns `sigma-match --parse-only`: the same input path as a real
-//! run (memory-mapped or streamed chunks split on newlines, parallel `rayon`
-//! batches, one `simd-json` tape parse per line into per-thread buffers) and
-//! nothing else, so full evaluation can be compared against the cost of
+//! run (the [`crate::input::Feed`] batching loop over memory-mapped, streamed
+//! or decoded chunks, parallel `rayon` batches, one `simd-json` tape parse per
+//! line into per-thread buffers) and nothing else, so full evaluation can be compared against the cost of
 //! merely reading the events.
 
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::source::{Input, lines};
+use crate::input::{Feed, Next, lines};
 
 /// Totals of a parse-only pass.
 #[derive(Debug, Clone, Default)]
@@ -57,49 +57,38 @@ impl Parser {
 pub fn parse_only(inputs: &[String]) -> FloorStats {
     let start = Instant::now();
     let mut stats = FloorStats::default();
-    let batch_size = rayon::current_num_threads().max(1) * 4;
-    for (idx, name) in inputs.iter().enumerate() {
-        let mut input = match Input::open(name) {
-            Ok(i) => i,
-            Err(e) => {
+    let mut feed = Feed::new(inputs, crate::engine::batch_size());
+    loop {
+        let batch = match feed.next_batch() {
+            Next::Done => break,
+            Next::OpenError(_, e) => {
                 stats.input_errors.push(e.to_string());
                 continue;
             }
+            Next::Batch(b) => b,
         };
-        loop {
-            let mut batch = Vec::with_capacity(batch_size);
-            while batch.len() < batch_size {
-                match input.next_chunk(idx) {
-                    Ok(Some(c)) => batch.push(c),
-                    Ok(None) => break,
-                    Err(e) => {
-                        stats.input_errors.push(e.to_string());
-                        break;
+        let totals: Vec<(u64, u64, u64)> = batch
+            .chunks
+            .par_iter()
+            .map_init(Parser::new, |p, chunk| {
+                let (mut ok, mut bad) = (0, 0);
+                let data = chunk.bytes.as_slice();
+                for (_, line, _) in lines(data) {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
                     }
+                    if p.parse(line) { ok += 1 } else { bad += 1 }
                 }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let totals: Vec<(u64, u64, u64)> = batch
-                .par_iter()
-                .map_init(Parser::new, |p, chunk| {
-                    let (mut ok, mut bad) = (0, 0);
-                    let data = chunk.bytes.as_slice();
-                    for (_, line, _) in lines(data) {
-                        if line.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        if p.parse(line) { ok += 1 } else { bad += 1 }
-                    }
-                    (ok, bad, data.len() as u64)
-                })
-                .collect();
-            for (ok, bad, bytes) in totals {
-                stats.events += ok;
-                stats.malformed += bad;
-                stats.bytes += bytes;
-            }
+                (ok, bad, data.len() as u64)
+            })
+            .collect();
+        for (ok, bad, bytes) in totals {
+            stats.events += ok;
+            stats.malformed += bad;
+            stats.bytes += bytes;
+        }
+        if let Some(e) = batch.error {
+            stats.input_errors.push(e.to_string());
         }
     }
     stats.elapsed = start.elapsed();

@@ -12,7 +12,7 @@
 //! | [`compile`] | rules to immutable matchers shared by all threads |
 //! | [`event`] | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`) |
 //! | [`eval`] | evaluating the compiled ruleset on an event, with per-thread scratch |
-//! | [`source`] | reading inputs (memory map or stream), splitting lines, chunking |
+//! | [`input`] | every input as chunks of JSON lines: files (memory-mapped), streams, gzip/zstd/bzip2/xz, CSV, EVTX, folders |
 //! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
 //! | [`scope`] | logsource scoping: the event's logsource from the data, which rules apply |
 //! | [`preflight`] | never a silent nothing: missing paths, swapped arguments, no rules, unreadable inputs |
@@ -40,6 +40,7 @@ pub mod explain;
 pub mod field_usage;
 pub mod floor;
 pub mod hits;
+pub mod input;
 pub mod loader;
 pub mod lucene;
 pub mod mapping;
@@ -51,7 +52,6 @@ pub mod rule;
 pub mod scope;
 pub mod sigmac;
 pub mod timesketch;
-pub mod source;
 pub mod time;
 pub mod verify;
 pub mod yaml;

@@ -623,6 +623,34 @@ fn run(cli: RunArgs) -> Result<u8> {
         timeline_all_copies: cli.timeline_all_copies,
         hit_fields: Some(hit_fields.clone()),
     };
+    let own_outputs: Vec<String> = [&cli.tag_out, &cli.matches]
+        .into_iter()
+        .flatten()
+        .filter(|p| *p != "-")
+        .cloned()
+        .collect();
+    let expanded = sigma_match::input::walk::expand(&events, &own_outputs);
+    if !expanded.skipped.is_empty() {
+        let shown: Vec<String> = expanded
+            .skipped
+            .iter()
+            .take(5)
+            .map(|(p, what)| format!("{p} ({what})"))
+            .collect();
+        eprintln!(
+            "sigma-match: note: {} files in the event folders are not event data and were not read: {}{}",
+            expanded.skipped.len(),
+            shown.join(", "),
+            if expanded.skipped.len() > 5 { ", ..." } else { "" }
+        );
+    }
+    if expanded.inputs.is_empty() {
+        anyhow::bail!(
+            "no event files found in {} (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)",
+            events.join(", ")
+        );
+    }
+    let events = expanded.inputs;
     let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
     let mut hits = sigma_match::hits::HitSummary::new(&ruleset, hit_fields);
     let stats = {
@@ -652,6 +680,9 @@ fn run(cli: RunArgs) -> Result<u8> {
     } else {
         out!("{text}");
     }
+    for w in &stats.input_warnings {
+        eprintln!("sigma-match: warning: {w}");
+    }
     let unreadable = preflight::check_inputs(&stats.inputs);
     if !stats.input_errors.is_empty() || !unreadable.is_empty() {
         for e in &stats.input_errors {
@@ -672,7 +703,8 @@ fn run(cli: RunArgs) -> Result<u8> {
         );
     }
     outputs.commit()?;
-    if cli.strict && (!failed.is_empty() || stats.malformed > 0) {
+    if cli.strict && (!failed.is_empty() || stats.malformed > 0 || !stats.input_warnings.is_empty())
+    {
         return Ok(EXIT_STRICT);
     }
     Ok(EXIT_OK)
@@ -840,6 +872,7 @@ fn fields(args: FieldsArgs) -> Result<u8> {
 fn parse_only(cli: &RunArgs) -> Result<u8> {
     let inputs: Vec<String> = cli.paths.iter().chain(&cli.events).cloned().collect();
     anyhow::ensure!(!inputs.is_empty(), "--parse-only needs event files");
+    let inputs = sigma_match::input::walk::expand(&inputs, &[]).inputs;
     let s = sigma_match::floor::parse_only(&inputs);
     let secs = s.elapsed.as_secs_f64();
     outln!(

@@ -166,7 +166,14 @@ pub fn check_inputs(inputs: &[InputStats]) -> Vec<RunError> {
                 .first_malformed
                 .as_ref()
                 .map_or_else(String::new, |m| m.1.clone()),
-            hint: String::new(),
+            hint: if i.format.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; it was read as {}: give JSON lines (one object per line), a CSV timeline with a header row, or an .evtx file, plain or compressed with gzip, zstd, bzip2 or xz",
+                    i.format
+                )
+            },
         })
         .collect()
 }
@@ -220,6 +227,7 @@ mod tests {
                 malformed: 7,
                 blank: 0,
                 first_malformed: Some((1, "invalid JSON".into())),
+                ..Default::default()
             },
             InputStats {
                 name: "ok.jsonl".into(),
@@ -227,6 +235,7 @@ mod tests {
                 malformed: 1,
                 blank: 0,
                 first_malformed: Some((2, "invalid JSON".into())),
+                ..Default::default()
             },
             InputStats {
                 name: "empty.jsonl".into(),

@@ -106,6 +106,11 @@ pub struct Report {
     pub malformed: Vec<MalformedRow>,
     pub missing_fields: Vec<MissingField>,
     pub input_errors: Vec<String>,
+    /// Problems that did not stop an input (corrupt EVTX chunks skipped, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub input_warnings: Vec<String>,
+    /// Per input: what it was read as and what it gave.
+    pub inputs: Vec<crate::engine::InputStats>,
     pub failures_by_reason: BTreeMap<String, usize>,
     /// Warnings about the mapping configuration(s), `file:line:col: warning: ...`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -329,6 +334,8 @@ impl Report {
                 .collect(),
             missing_fields: missing,
             input_errors: stats.input_errors.clone(),
+            input_warnings: stats.input_warnings.clone(),
+            inputs: stats.inputs.clone(),
             failures_by_reason: by_reason,
             config_warnings: Vec::new(),
             scoping: Scoping::of(ruleset, stats),

@@ -15,7 +15,7 @@ use sigma_match::engine::{self, LineMatch, RunOptions, Sink};
 use sigma_match::loader::{self, RuleFilter};
 use sigma_match::mapping::Identity;
 use sigma_match::output::{OutputError, OutputSpec, Outputs, check_not_input};
-use sigma_match::source::CHUNK_SIZE;
+use sigma_match::input::CHUNK_SIZE;
 
 fn ruleset(dir: &Path) -> Ruleset {
     let rules = write_rules(dir);

@@ -5,6 +5,9 @@
 //! file in the target folder, renamed over the final name only by
 //! [`Destination::commit`] after a complete, synced write; dropped on error,
 //! leaving nothing under the final name). It refuses to write over an input.
+//! An output whose name ends in `.gz` or `.zst` is compressed (gzip at level
+//! 1, zstd at level 3: fast enough not to slow a run down); any other name,
+//! and standard output, get plain JSON lines.
 //! The sinks themselves live in [`tag`] (Timesketch-style tagged JSONL) and
 //! [`matches`] (one line per event and rule); [`splice`] edits event lines
 //! in place; [`Outputs`] wires them for the command line.
@@ -183,11 +186,61 @@ enum Target {
     Special(BufWriter<std::fs::File>),
 }
 
+/// A compressor in front of a [`Target`]: compressed bytes collect in its
+/// buffer and are moved to the target when it grows past [`BUF_SIZE`].
+enum Compress {
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
+}
+
+impl Compress {
+    /// The compression the output name asks for.
+    fn for_name(name: &str) -> io::Result<Option<Compress>> {
+        let lower = name.to_ascii_lowercase();
+        Ok(if lower.ends_with(".gz") {
+            Some(Compress::Gzip(flate2::write::GzEncoder::new(
+                Vec::with_capacity(2 * BUF_SIZE),
+                flate2::Compression::fast(),
+            )))
+        } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
+            Some(Compress::Zstd(zstd::stream::write::Encoder::new(
+                Vec::with_capacity(2 * BUF_SIZE),
+                3,
+            )?))
+        } else {
+            None
+        })
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Compress::Gzip(e) => e.write_all(buf),
+            Compress::Zstd(e) => e.write_all(buf),
+        }
+    }
+
+    /// Compressed bytes ready to be written.
+    fn ready(&mut self) -> &mut Vec<u8> {
+        match self {
+            Compress::Gzip(e) => e.get_mut(),
+            Compress::Zstd(e) => e.get_mut(),
+        }
+    }
+
+    fn finish(self) -> io::Result<Vec<u8>> {
+        match self {
+            Compress::Gzip(e) => e.finish(),
+            Compress::Zstd(e) => e.finish(),
+        }
+    }
+}
+
 /// Where one output goes: a file (written atomically) or standard output
 /// (`-`). Write errors carry the destination's name.
 pub struct Destination {
     name: String,
     target: Target,
+    compress: Option<Compress>,
 }
 
 impl Destination {
@@ -202,6 +255,7 @@ impl Destination {
             return Ok(Destination {
                 name: "<stdout>".into(),
                 target: Target::Stdout(out),
+                compress: None,
             });
         }
         let path = Path::new(spec);
@@ -235,6 +289,7 @@ impl Destination {
         Ok(Destination {
             name: spec.into(),
             target,
+            compress: Compress::for_name(spec).map_err(io_err)?,
         })
     }
 
@@ -252,12 +307,17 @@ impl Destination {
     }
 
     /// Completes the output: flush, and for a file sync and rename it into place.
-    pub fn commit(self) -> Result<(), OutputError> {
-        let r = match self.target {
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        let tail = match self.compress.take().map(Compress::finish) {
+            Some(Ok(rest)) => self.write_target(&rest),
+            Some(Err(e)) => Err(e),
+            None => Ok(()),
+        };
+        let r = tail.and_then(|()| match self.target {
             Target::Stdout(mut w) => w.flush(),
             Target::Special(mut w) => w.flush(),
             Target::File(f) => f.commit(),
-        };
+        });
         r.map_err(|source| OutputError::Io {
             path: self.name,
             source,
@@ -269,8 +329,41 @@ impl Destination {
     }
 }
 
+impl Destination {
+    fn write_target(&mut self, buf: &[u8]) -> io::Result<()> {
+        match &mut self.target {
+            Target::Stdout(w) => w.write_all(buf),
+            Target::Special(w) => w.write_all(buf),
+            Target::File(f) => f.write_all(buf),
+        }
+    }
+
+    /// Through the compressor, moving its output on when it has grown.
+    fn write_compressed(&mut self, buf: &[u8]) -> io::Result<()> {
+        let Some(c) = self.compress.as_mut() else {
+            return self.write_target(buf);
+        };
+        c.write_all(buf)?;
+        if c.ready().len() >= BUF_SIZE {
+            let ready = std::mem::take(c.ready());
+            self.write_target(&ready)?;
+            if let Some(c) = self.compress.as_mut() {
+                *c.ready() = ready;
+                c.ready().clear();
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Write for Destination {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.compress.is_some() {
+            return self
+                .write_compressed(buf)
+                .map(|()| buf.len())
+                .map_err(|e| self.with_name(e));
+        }
         let r = match &mut self.target {
             Target::Stdout(w) => w.write(buf),
             Target::Special(w) => w.write(buf),
@@ -279,14 +372,11 @@ impl Write for Destination {
         r.map_err(|e| self.with_name(e))
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let r = match &mut self.target {
-            Target::Stdout(w) => w.write_all(buf),
-            Target::Special(w) => w.write_all(buf),
-            Target::File(f) => f.write_all(buf),
-        };
+        let r = self.write_compressed(buf);
         r.map_err(|e| self.with_name(e))
     }
     fn flush(&mut self) -> io::Result<()> {
+        // A compressed output is flushed whole by `commit`.
         let r = match &mut self.target {
             Target::Stdout(w) => w.flush(),
             Target::Special(w) => w.flush(),

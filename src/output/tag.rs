@@ -232,7 +232,7 @@ mod tests {
 
     /// Matches for the given 1-based line numbers of `data`.
     fn matches(data: &[u8], lines: &[u64]) -> Vec<LineMatch> {
-        crate::source::lines(data)
+        crate::input::lines(data)
             .filter(|(i, _, _)| lines.contains(&(i + 1)))
             .map(|(i, _, range)| LineMatch {
                 line: i + 1,

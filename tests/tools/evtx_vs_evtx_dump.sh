@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Compares sigma-match reading raw .evtx files with sigma-match reading
+# `evtx_dump -o jsonl` of the same files: the per-rule counts must be equal
+# (issue 13). Needs `evtx_dump` (`cargo install evtx`) on PATH or in $EVTX_DUMP.
+#
+# usage: tests/tools/evtx_vs_evtx_dump.sh [RULES] [EVTX_FOLDER]
+#   defaults: $SHARED/sigmahq/rules and $SHARED/events/evtx-attack-samples,
+#   SHARED=${SIGMA_MATCH_SHARED:-../shared}; sigma-match from target/release.
+set -euo pipefail
+shared=${SIGMA_MATCH_SHARED:-../shared}
+rules=${1:-$shared/sigmahq/rules}
+folder=${2:-$shared/events/evtx-attack-samples}
+sm=${SIGMA_MATCH:-target/release/sigma-match}
+dump=${EVTX_DUMP:-$(command -v evtx_dump || true)}
+[ -x "$dump" ] || { echo "evtx_dump not found: cargo install evtx, or set EVTX_DUMP" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+while IFS= read -r -d '' f; do
+  "$dump" -o jsonl "$f" >> "$tmp/dump.jsonl" 2>>"$tmp/dump.err" || echo "evtx_dump failed on $f" >&2
+  n=$((n + 1))
+done < <(find "$folder" -name '*.evtx' -type f -print0 | sort -z)
+echo "evtx_dump: $n files, $(wc -l < "$tmp/dump.jsonl") records ($(grep -c . "$tmp/dump.err" || true) error lines)"
+"$sm" -q --format json "$rules" "$tmp/dump.jsonl" > "$tmp/a.json" || true
+"$sm" -q --format json "$rules" "$folder" > "$tmp/b.json" 2>"$tmp/b.err" || true
+python3 - "$tmp/a.json" "$tmp/b.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+ca = {r["path"]: r["count"] for r in a["rules"]}
+cb = {r["path"]: r["count"] for r in b["rules"]}
+diff = sorted(k for k in ca.keys() | cb.keys() if ca.get(k) != cb.get(k))
+print(f"evtx_dump jsonl: {a['summary']['events']} events, {a['summary']['total_tags']} tags, {a['summary']['rules_with_hits']} rules with hits")
+print(f"raw .evtx:       {b['summary']['events']} events, {b['summary']['total_tags']} tags, {b['summary']['rules_with_hits']} rules with hits")
+for k in diff[:20]:
+    print(f"  differs: {k}: evtx_dump {ca.get(k)} vs .evtx {cb.get(k)}")
+if diff or a["summary"]["events"] != b["summary"]["events"]:
+    print(f"DIFFERENT ({len(diff)} rules)")
+    sys.exit(1)
+print("identical per-rule counts")
+PY

@@ -10,7 +10,11 @@
 #   bench.jsonl = evtx-samples.flat.jsonl x40 + plaso-attack.jsonl (~1.02M events, ~1 GB)
 # Knobs: BIN (sigma-match binary), RSIGMA (rsigma binary, default: on PATH or
 # /work/tools/bin), MEM_GB (stdin size for the memory run, 0 = skip), COPIES (x40),
-# KEEP=1 keeps the temporary directory. Needs /usr/bin/time and python3.
+# KEEP=1 keeps the temporary directory, SECTIONS (comma-separated, default all:
+# `core` = the runs of issue 6, `inputs` = compressed and .evtx input of issue
+# 13), REPEAT (runs of each input row, default 3; medians reported),
+# EVTX_DUMP / CHAINSAW / HAYABUSA (binaries for the .evtx comparison, default:
+# on PATH). Needs /usr/bin/time and python3 (and gzip, zstd for `inputs`).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +63,9 @@ measure() {
   printf '  %-28s %8.2fs wall %8.2fs user %6d MB\n' "$name" "$wall" "$user" "$((rss / 1024))"
 }
 
+want() { [ -z "${SECTIONS:-}" ] || [[ ",$SECTIONS," == *",$1,"* ]]; }
+
+if want core; then
 echo "# runs (wall time includes start-up for every tool)"
 measure parse_only_j1 "$events" "$BIN" --parse-only -j1 "$tmp/bench.jsonl"
 measure parse_only_all "$events" "$BIN" --parse-only "$tmp/bench.jsonl"
@@ -119,4 +126,61 @@ if [ -x "$RSIGMA" ]; then
   done
 fi
 
-python3 "$here/benches/e2e_report.py" "$tmp" "$events"
+fi # core
+
+# Issue 13: compressed input against the same file uncompressed (all cores),
+# and raw .evtx input against evtx_dump + sigma-match and the native EVTX
+# tools when installed. REPEAT runs each, interleaved; the report takes medians.
+if want inputs; then
+  echo "# inputs: compressing bench.jsonl (gzip -6, zstd -3)"
+  gzip -6 -c "$tmp/bench.jsonl" > "$tmp/bench.jsonl.gz"
+  zstd -q -3 -T0 -c "$tmp/bench.jsonl" > "$tmp/bench.jsonl.zst"
+  echo "# gzip $(du -h "$tmp/bench.jsonl.gz" | cut -f1), zstd $(du -h "$tmp/bench.jsonl.zst" | cut -f1); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  EVTX=$SHARED/events/evtx-attack-samples
+  nevtx=$(find "$EVTX" -name '*.evtx' | wc -l)
+  dump=${EVTX_DUMP:-$(command -v evtx_dump || true)}
+  chainsaw=${CHAINSAW:-$(command -v chainsaw || true)}
+  hayabusa=${HAYABUSA:-$(command -v hayabusa || true)}
+  for i in $(seq "${REPEAT:-3}"); do
+    measure "input_plain_$i" "$events" "$BIN" -q --format json "$RULES" "$tmp/bench.jsonl"
+    measure "input_gzip_$i" "$events" "$BIN" -q --format json "$RULES" "$tmp/bench.jsonl.gz"
+    measure "input_zstd_$i" "$events" "$BIN" -q --format json "$RULES" "$tmp/bench.jsonl.zst"
+    measure "evtx_folder_$i" 0 "$BIN" -q --format json "$RULES" "$EVTX"
+    if [ -x "$dump" ]; then
+      measure "evtx_dump_then_sm_$i" 0 bash -c \
+        "find '$EVTX' -name '*.evtx' -print0 | sort -z | xargs -0 -n1 '$dump' -o jsonl | '$BIN' -q --format json '$RULES' -"
+      measure "evtx_dump_only_$i" 0 bash -c \
+        "find '$EVTX' -name '*.evtx' -print0 | sort -z | xargs -0 -n1 '$dump' -o jsonl > /dev/null"
+    fi
+    [ -x "$chainsaw" ] && measure "chainsaw_$i" 0 "$chainsaw" hunt "$EVTX" -s "$RULES" --mapping \
+      "${CHAINSAW_MAPPING:-mappings/sigma-event-logs-all.yml}" -q
+    [ -x "$hayabusa" ] && measure "hayabusa_$i" 0 "$hayabusa" csv-timeline -d "$EVTX" -r "$RULES" -o "$tmp/hayabusa.csv" -q -w -C
+  done
+  python3 - "$tmp" "$events" "$nevtx" <<'PY'
+import json, os, sys
+tmp, events, nevtx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = {}
+for line in open(os.path.join(tmp, "results.tsv")):
+    name, n, wall, user, sys_, rss = line.rstrip("\n").split("\t")
+    rows[name] = (float(wall), float(user), int(rss))
+def med(prefix):
+    w = sorted(v[0] for k, v in rows.items() if k.rsplit("_", 1)[0] == prefix)
+    return w[len(w) // 2] if w else None
+plain = med("input_plain")
+print("# inputs (medians of the repeated runs, wall seconds incl. start-up)")
+for name in ("input_plain", "input_gzip", "input_zstd"):
+    w = med(name)
+    if w:
+        print(f"  {name:22s} {w:7.2f}s  {events / w:12,.0f} events/s  {plain / w:6.0%} of plain")
+try:
+    ev = json.load(open(os.path.join(tmp, "evtx_folder_1.out")))["summary"]["events"]
+except (OSError, ValueError, KeyError):
+    ev = 0
+for name in ("evtx_folder", "evtx_dump_then_sm", "evtx_dump_only", "chainsaw", "hayabusa"):
+    w = med(name)
+    if w:
+        print(f"  {name:22s} {w:7.2f}s  {nevtx} files, {ev} records, {ev / w:10,.0f} records/s")
+PY
+fi
+
+want core && python3 "$here/benches/e2e_report.py" "$tmp" "$events"

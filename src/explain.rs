@@ -95,7 +95,7 @@ pub fn read_event_line(path: &Path, line: usize) -> Result<Vec<u8>, ExplainError
         n < line as u64
     })
     .map_err(|e| err(e.to_string()))?;
-    found.ok_or_else(|| err(format!("has no event on line {line} (last line {last})")))
+    found.ok_or_else(|| err(format!("has only {last} lines, no line {line}")))
 }
 
 /// Which compiled items came from which detection item, read from the

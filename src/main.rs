@@ -223,7 +223,7 @@ struct RunArgs {
     /// A rule file or directory (recursive; `deprecated` folders skipped). Repeatable.
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// An event file (JSONL) or `-` for standard input. Repeatable.
+    /// An event file or folder (JSONL, CSV, .evtx; plain or compressed), or `-` for standard input. Repeatable.
     #[arg(short = 'e', long = "events", value_name = "FILE")]
     events: Vec<String>,
     /// Output format of the report.
@@ -308,13 +308,13 @@ struct RunArgs {
     /// How many malformed lines to print in full.
     #[arg(long, default_value_t = 10)]
     max_malformed: usize,
-    /// Write every event as JSONL, matched ones with Timesketch's Sigma attributes (`-` = stdout).
+    /// Write every event as JSONL, matched ones with Timesketch's Sigma attributes (`-` = stdout; a name ending in .gz/.zst is compressed).
     #[arg(long, value_name = "FILE")]
     tag_out: Option<String>,
     /// With --tag-out: write only the matched events.
     #[arg(long, requires = "tag_out")]
     matched_only: bool,
-    /// Write one JSON line per (event, rule) match (`-` = stdout).
+    /// Write one JSON line per (event, rule) match (`-` = stdout; a name ending in .gz/.zst is compressed).
     #[arg(long, value_name = "FILE")]
     matches: Option<String>,
 }

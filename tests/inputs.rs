@@ -441,3 +441,55 @@ fn shared_timesketch_csv_counts_equal_its_jsonl() {
         assert!(counts(&csv).iter().any(|(_, c)| *c > 0));
     }
 }
+
+/// The 277 raw `.evtx` files of the shared EVTX-ATTACK-SAMPLES give, per
+/// SigmaHQ rule, the counts `evtx_dump -o jsonl` of the same files gives
+/// (recorded by `tests/tools/evtx_vs_evtx_dump.sh --golden`, which runs
+/// `evtx_dump` itself), without a mapping and with the Windows logsources.
+#[test]
+#[cfg_attr(not(shared_corpus), ignore = "needs SIGMA_MATCH_SHARED")]
+fn shared_evtx_attack_samples_give_evtx_dumps_counts() {
+    let shared = PathBuf::from(std::env::var("SIGMA_MATCH_SHARED").unwrap());
+    let rules = shared.join("sigmahq/rules");
+    let folder = shared.join("events/evtx-attack-samples");
+    let golden = std::fs::read_to_string("tests/golden/evtx-attack-samples.tsv").unwrap();
+    for cfg in ["none", "win"] {
+        let mut want: Vec<(String, u64)> = Vec::new();
+        let mut want_events = 0;
+        for l in golden.lines() {
+            let f: Vec<&str> = l.split('\t').collect();
+            if f[0] != cfg {
+                continue;
+            }
+            let n: u64 = f[2].parse().unwrap();
+            if f[1] == "events" {
+                want_events = n;
+            } else {
+                want.push((f[1].to_string(), n));
+            }
+        }
+        let mut args = vec![rules.display().to_string(), folder.display().to_string()];
+        if cfg == "win" {
+            args.extend(["-c".into(), "configs/windows-logsources.yml".into()]);
+        }
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, doc, err) = report(&a);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(events(&doc), want_events, "{cfg}");
+        assert_eq!(doc["inputs"].as_array().unwrap().len(), 277);
+        let mut got: Vec<(String, u64)> = doc["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["count"].as_u64().unwrap() > 0)
+            .map(|r| {
+                let p = PathBuf::from(r["path"].as_str().unwrap());
+                let rel = p.strip_prefix(&rules).unwrap().display().to_string();
+                (rel, r["count"].as_u64().unwrap())
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{cfg}");
+    }
+}

@@ -445,7 +445,7 @@ fn shared_timesketch_csv_counts_equal_its_jsonl() {
 /// The 277 raw `.evtx` files of the shared EVTX-ATTACK-SAMPLES give, per
 /// SigmaHQ rule, the counts `evtx_dump -o jsonl` of the same files gives
 /// (recorded by `tests/tools/evtx_vs_evtx_dump.sh --golden`, which runs
-/// `evtx_dump` itself), without a mapping and with the Windows logsources.
+/// `evtx_dump` itself), with logsource scoping (the default) and without.
 #[test]
 #[cfg_attr(not(shared_corpus), ignore = "needs SIGMA_MATCH_SHARED")]
 fn shared_evtx_attack_samples_give_evtx_dumps_counts() {
@@ -453,7 +453,7 @@ fn shared_evtx_attack_samples_give_evtx_dumps_counts() {
     let rules = shared.join("sigmahq/rules");
     let folder = shared.join("events/evtx-attack-samples");
     let golden = std::fs::read_to_string("tests/golden/evtx-attack-samples.tsv").unwrap();
-    for cfg in ["none", "win"] {
+    for cfg in ["scoped", "noscope"] {
         let mut want: Vec<(String, u64)> = Vec::new();
         let mut want_events = 0;
         for l in golden.lines() {
@@ -469,8 +469,8 @@ fn shared_evtx_attack_samples_give_evtx_dumps_counts() {
             }
         }
         let mut args = vec![rules.display().to_string(), folder.display().to_string()];
-        if cfg == "win" {
-            args.extend(["-c".into(), "configs/windows-logsources.yml".into()]);
+        if cfg == "noscope" {
+            args.push("--no-scope".into());
         }
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, doc, err) = report(&a);

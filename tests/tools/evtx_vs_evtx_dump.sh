@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares sigma-match reading raw .evtx files with sigma-match reading
 # `evtx_dump -o jsonl` of the same files: the per-rule counts must be equal
-# (issue 13), without a mapping and with configs/windows-logsources.yml.
+# (issue 13), with logsource scoping (the default) and with --no-scope.
 # Needs `evtx_dump` (`cargo install evtx`, 0.15.1) on PATH or in $EVTX_DUMP.
 #
 # usage: tests/tools/evtx_vs_evtx_dump.sh [--golden FILE] [RULES] [EVTX_FOLDER]
@@ -29,9 +29,9 @@ done < <(find "$folder" -name '*.evtx' -type f -print0 | sort -z)
 echo "evtx_dump: $n files, $(wc -l < "$tmp/dump.jsonl") records ($(grep -c . "$tmp/dump.err" || true) error lines)"
 [ -n "$golden" ] && : > "$golden"
 status=0
-for cfg in none win; do
+for cfg in scoped noscope; do
   args=()
-  [ $cfg = win ] && args=(-c configs/windows-logsources.yml)
+  [ $cfg = noscope ] && args=(--no-scope)
   "$sm" -q --format json "${args[@]}" "$rules" "$tmp/dump.jsonl" > "$tmp/a.json" || true
   "$sm" -q --format json "${args[@]}" "$rules" "$folder" > "$tmp/b.json" 2>"$tmp/b.err" || true
   python3 - "$tmp/a.json" "$tmp/b.json" "$cfg" "$rules" "$golden" <<'PY' || status=1

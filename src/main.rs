@@ -644,6 +644,11 @@ fn run(cli: RunArgs) -> Result<u8> {
             if expanded.skipped.len() > 5 { ", ..." } else { "" }
         );
     }
+    if let Some(f) = expanded.empty_folders.first() {
+        anyhow::bail!(
+            "{f}: no event files found in this folder (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)"
+        );
+    }
     if expanded.inputs.is_empty() {
         anyhow::bail!(
             "no event files found in {} (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)",

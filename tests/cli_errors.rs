@@ -74,12 +74,13 @@ fn a_run_that_loads_no_rule_is_an_error() {
 #[test]
 fn an_input_with_no_readable_line_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("timeline.csv");
-    std::fs::write(&bad, "datetime,message\n2020-01-01T00:00:00Z,hello\n").unwrap();
+    // (A CSV timeline is read since issue 13; broken JSON lines are not.)
+    let bad = dir.path().join("timeline.jsonl");
+    std::fs::write(&bad, "{datetime: 2020-01-01T00:00:00Z\n{message: hello\n").unwrap();
     let b = bad.display().to_string();
     let (code, _, err) = run(&["-q", RULES, EVENTS, &b]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("timeline.csv: no line could be read as an event (2 malformed, first at line 1"), "{err}");
+    assert!(err.contains("timeline.jsonl: no line could be read as an event (2 malformed, first at line 1"), "{err}");
     // Some malformed lines among events: reported, not fatal.
     let mixed = dir.path().join("mixed.jsonl");
     std::fs::write(&mixed, "{\"message\":\"a\"}\nnot json\n").unwrap();

@@ -206,12 +206,13 @@ fn failed_runs_leave_no_output_file() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no such file"), "{}", stderr(&o));
-    // An input cannot be read (a folder): the tagged timeline would miss
-    // its events, so it is not written.
+    // An input cannot be read (a folder without event files): the tagged
+    // timeline would miss its events, so it is not written.
     let other = tempfile::tempdir().unwrap();
     let o = run(&[&rules, &events, &s(other.path()), "--tag-out", &s(&out)]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not written"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no event files"), "{}", stderr(&o));
+    assert!(!out.exists());
     // The same file for both outputs.
     let o = run(&[
         &rules,

@@ -21,6 +21,8 @@ pub struct Expanded {
     pub inputs: Vec<String>,
     /// Files inside folders that were not read: (path, what they look like).
     pub skipped: Vec<(String, String)>,
+    /// Folders given that hold no event file.
+    pub empty_folders: Vec<String>,
 }
 
 /// Expands `paths` (files, folders, `-`), leaving out `exclude` (the run's
@@ -30,7 +32,11 @@ pub fn expand(paths: &[String], exclude: &[String]) -> Expanded {
     let mut out = Expanded::default();
     for p in paths {
         if p != "-" && Path::new(p).is_dir() {
+            let before = out.inputs.len();
             walk(Path::new(p), &excluded, &mut out);
+            if out.inputs.len() == before {
+                out.empty_folders.push(p.clone());
+            }
         } else {
             out.inputs.push(p.clone());
         }

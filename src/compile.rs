@@ -234,7 +234,16 @@ pub enum Trigger {
 struct PoolBuilder {
     texts: Vec<String>,
     ids: Vec<NeedleId>,
+    /// Total needle text, bounded by [`POOL_BYTES_LIMIT`].
+    bytes: usize,
 }
+
+/// The most needle text one automaton may hold. An automaton has at most
+/// one state per needle byte, so below this bound aho-corasick's
+/// noncontiguous NFA always fits its 32-bit state IDs (the DFA and the
+/// contiguous NFA, which fit fewer states, fall back to it); a rule that
+/// would push a pool past it is a rule error, not a failed build.
+const POOL_BYTES_LIMIT: usize = 1 << 30;
 
 /// An automaton over one slot's needles.
 #[derive(Debug, Clone)]
@@ -362,6 +371,8 @@ pub struct RulesetBuilder<'a> {
     pools: HashMap<(Slot, bool), PoolBuilder>,
     rules: Vec<CompiledRule>,
     uses_keywords: bool,
+    /// [`POOL_BYTES_LIMIT`] (smaller in tests).
+    pool_bytes_limit: usize,
     time_fields: Vec<FieldId>,
     time_number: fn(f64) -> Option<EventTime>,
     carried: Vec<FieldId>,
@@ -381,6 +392,7 @@ impl<'a> RulesetBuilder<'a> {
             pools: HashMap::new(),
             rules: Vec::new(),
             uses_keywords: false,
+            pool_bytes_limit: POOL_BYTES_LIMIT,
             time_fields,
             time_number: crate::time::builtin_number,
             carried: Vec::new(),
@@ -417,12 +429,30 @@ impl<'a> RulesetBuilder<'a> {
             self.needles.len(),
             self.needle_text.len(),
         );
-        let pools_before: Vec<((Slot, bool), usize)> = self
+        let pools_before: Vec<((Slot, bool), (usize, usize))> = self
             .pools
             .iter()
-            .map(|(k, v)| (*k, v.texts.len()))
+            .map(|(k, v)| (*k, (v.texts.len(), v.bytes)))
             .collect();
-        match self.compile_rule(&rule) {
+        let compiled = self.compile_rule(&rule).and_then(|c| {
+            let over = self.pools.iter().find(|(_, p)| p.bytes > self.pool_bytes_limit);
+            match over {
+                None => Ok(c),
+                Some(((slot, _), p)) => Err((
+                    None,
+                    RuleError::TooLarge(format!(
+                        "its values would make the {} automaton hold {} bytes of text, more than {}",
+                        match slot {
+                            Slot::Keywords => "keyword".to_string(),
+                            Slot::Field(f) => format!("`{}` field", self.fields.name(*f)),
+                        },
+                        p.bytes,
+                        self.pool_bytes_limit
+                    )),
+                )),
+            }
+        });
+        match compiled {
             Ok(Compiled {
                 items,
                 expr,
@@ -442,12 +472,14 @@ impl<'a> RulesetBuilder<'a> {
                 self.fields.truncate(snapshot.0);
                 self.needles.retain(|_, id| (*id as usize) < snapshot.1);
                 self.needle_text.truncate(snapshot.2);
-                let before: HashMap<(Slot, bool), usize> = pools_before.into_iter().collect();
+                let before: HashMap<(Slot, bool), (usize, usize)> =
+                    pools_before.into_iter().collect();
                 self.pools.retain(|k, _| before.contains_key(k));
                 for (k, p) in self.pools.iter_mut() {
-                    let n = before[k];
+                    let (n, bytes) = before[k];
                     p.texts.truncate(n);
                     p.ids.truncate(n);
+                    p.bytes = bytes;
                 }
                 Err(RuleIssue {
                     path: rule.path.clone(),
@@ -472,23 +504,19 @@ impl<'a> RulesetBuilder<'a> {
                 continue;
             }
             // Contiguous NFA for every pool: the automatic choice builds full
-            // DFAs for the many small pools, which cost start-up time (full
-            // snapshot 0.56 s -> 0.49 s CPU) without a measurable scan gain.
-            // The keyword pool runs over every string value of every event:
-            // a full DFA pays there (flat evtx x3, rules/, one thread: about
-            // 80,000 -> 91,000 events/s, start-up and memory unchanged).
-            let kind = if slot == Slot::Keywords {
-                AhoCorasickKind::DFA
+            // DFAs for the many small pools, which cost start-up time without
+            // a measurable scan gain. The keyword pool runs over every string
+            // value of every event: a full DFA pays there (about 14% more
+            // events/s on SigmaHQ rules over flat evtx_dump JSON; see
+            // docs/performance.md). Each falls back to the next kind when it
+            // would not fit 32-bit state IDs (a DFA holds a few million
+            // needle bytes); the last one always fits (POOL_BYTES_LIMIT).
+            let kinds: &[AhoCorasickKind] = if slot == Slot::Keywords {
+                &[AhoCorasickKind::DFA, AhoCorasickKind::ContiguousNFA]
             } else {
-                AhoCorasickKind::ContiguousNFA
+                &[AhoCorasickKind::ContiguousNFA]
             };
-            let ac = AhoCorasick::builder()
-                .kind(Some(kind))
-                .match_kind(MatchKind::Standard)
-                .build(&pool.texts)
-                // The builder only fails past u32 state IDs (billions of
-                // states); memory runs out long before any ruleset gets there.
-                .expect("automaton within aho-corasick's state ID limit");
+            let ac = build_automaton(&pool.texts, kinds);
             let scan = Scan {
                 ac,
                 ids: pool.ids,
@@ -542,6 +570,7 @@ impl<'a> RulesetBuilder<'a> {
         let id = self.needle_text.len() as NeedleId;
         self.needle_text.push(text.clone());
         let pool = self.pools.entry((slot, cased)).or_default();
+        pool.bytes += text.len();
         pool.texts.push(text.clone());
         pool.ids.push(id);
         self.needles.insert((slot, cased, text), id);
@@ -869,6 +898,24 @@ impl<'a> RulesetBuilder<'a> {
     }
 }
 
+/// The first automaton of the `preferred` kinds that builds over `texts`,
+/// else a noncontiguous NFA.
+fn build_automaton(texts: &[String], preferred: &[AhoCorasickKind]) -> AhoCorasick {
+    let build = |kind| {
+        AhoCorasick::builder()
+            .kind(Some(kind))
+            .match_kind(MatchKind::Standard)
+            .build(texts)
+    };
+    preferred.iter().find_map(|k| build(*k).ok()).unwrap_or_else(|| {
+        // A noncontiguous NFA has at most one state per needle byte, and
+        // `RulesetBuilder::add` keeps a pool below POOL_BYTES_LIMIT bytes,
+        // well inside its 32-bit state IDs: this cannot fail.
+        build(AhoCorasickKind::NoncontiguousNFA)
+            .expect("a pool within POOL_BYTES_LIMIT fits a noncontiguous NFA")
+    })
+}
+
 /// Replaces `%name%` placeholders by each of their values (all
 /// combinations), normalized; an undefined name is an error.
 pub fn expand_placeholders(
@@ -1193,6 +1240,41 @@ mod tests {
         assert_eq!(m.match_line(br#"{"t":"12:00"}"#).unwrap(), &[] as &[u32]);
         assert_eq!(m.match_line(br#"{"m":"scp a b:c"}"#).unwrap(), &[1]);
         assert_eq!(m.evaluated, vec![3, 1]);
+    }
+
+    /// A rule whose values would push an automaton past its size bound is
+    /// a rule error; the rules before it and after it still compile.
+    #[test]
+    fn an_oversized_keyword_list_is_a_rule_error() {
+        let rules: Vec<Rule> = parse_text(
+            std::path::Path::new("t.yml"),
+            "title: small\nlogsource: {product: windows}\ndetection:\n  k: ['mimikatz']\n  condition: k\n\
+             ---\ntitle: huge\nlogsource: {product: windows}\ndetection:\n  k: ['aaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbb', 'cccccccccccccccccccc']\n  condition: k\n\
+             ---\ntitle: after\nlogsource: {product: windows}\ndetection:\n  k: ['psexec']\n  condition: k\n",
+        )
+        .into_iter()
+        .map(|l| match l {
+            Loaded::Rule(r) => *r,
+            Loaded::Failed { issue, .. } => panic!("{issue}"),
+        })
+        .collect();
+        let mut b = RulesetBuilder::new(CompileOptions::default());
+        b.pool_bytes_limit = 40;
+        let mut errors = Vec::new();
+        for r in rules {
+            if let Err(e) = b.add(r) {
+                errors.push(e);
+            }
+        }
+        assert_eq!(errors.len(), 1);
+        assert!(matches!(errors[0].error, RuleError::TooLarge(_)), "{}", errors[0]);
+        assert!(errors[0].to_string().contains("keyword automaton"), "{}", errors[0]);
+        let rs = b.build();
+        let titles: Vec<&str> = rs.rules.iter().map(|r| r.rule.title.as_str()).collect();
+        assert_eq!(titles, ["small", "after"]);
+        assert_eq!(rs.needle_text, ["mimikatz", "psexec"]);
+        let mut m = Matcher::new(&rs);
+        assert_eq!(m.match_line(br#"{"a":"x psexec y"}"#).unwrap(), &[1]);
     }
 
     /// Every compiled item records the detection item it came from: one

@@ -46,6 +46,9 @@ pub enum RuleError {
     Detection(String),
     #[error("invalid rule collection: {0}")]
     Collection(String),
+    /// The rule's values are more than the matcher can hold.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// A construct that sigma-match recognises but does not evaluate
     /// per event (aggregations, `near`, correlation and filter documents).
     #[error("unsupported: {0}")]
@@ -84,6 +87,7 @@ impl RuleError {
             RuleError::Value(_) => "value",
             RuleError::Detection(_) => "detection",
             RuleError::Collection(_) => "collection",
+            RuleError::TooLarge(_) => "too-large",
             RuleError::Unsupported(Unsupported::Aggregation) => "unsupported-aggregation",
             RuleError::Unsupported(Unsupported::Near) => "unsupported-near",
             RuleError::Unsupported(Unsupported::Correlation) => "unsupported-correlation",

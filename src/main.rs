@@ -17,7 +17,7 @@ use sigma_match::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::preflight;
-use sigma_match::report::Report;
+use sigma_match::report::{Report, TableOptions};
 use sigma_match::scope::ScopeTable;
 use sigma_match::sigmac::SigmacChain;
 use sigma_match::timesketch::query::TimesketchConfig;
@@ -677,7 +677,11 @@ fn run(cli: RunArgs) -> Result<u8> {
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.format {
         Format::Json => format!("{}\n", report.to_json()),
-        Format::Table => report.to_table(cli.all_rules, 20, if cli.profile { 20 } else { 0 }),
+        Format::Table => report.to_table(TableOptions {
+            show_zero: cli.all_rules,
+            max_missing: 20,
+            profile_top: if cli.profile { 20 } else { 0 },
+        }),
     };
     // Outputs on stdout keep it machine-readable: the report goes to stderr.
     if outputs.uses_stdout() {

@@ -14,6 +14,39 @@ use crate::compile::Ruleset;
 use crate::engine::{Malformed, RunStats};
 use crate::error::RuleIssue;
 
+/// Whether a rule ran, as the report shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleState {
+    /// Compiled and evaluated.
+    Ok,
+    /// Did not load or compile.
+    Error,
+    /// Recognised but not evaluated per event (aggregations, correlations, ...).
+    Unsupported,
+}
+
+impl std::fmt::Display for RuleState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RuleState::Ok => "ok",
+            RuleState::Error => "error",
+            RuleState::Unsupported => "unsupported",
+        })
+    }
+}
+
+/// What [`Report::to_table`] shows.
+#[derive(Debug, Clone, Copy)]
+pub struct TableOptions {
+    /// List loaded rules without hits too (off with `--hits-only`).
+    pub show_zero: bool,
+    /// How many referenced fields that never occurred to list.
+    pub max_missing: usize,
+    /// How many of the costliest rules to list (0: no profile section).
+    pub profile_top: usize,
+}
+
 /// One rule's line in the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRow {
@@ -22,9 +55,7 @@ pub struct RuleRow {
     pub path: String,
     pub level: Option<String>,
     pub status: Option<String>,
-    /// `ok`, `error` or `unsupported`.
-    #[serde(rename = "state")]
-    pub state: &'static str,
+    pub state: RuleState,
     pub tags: Vec<String>,
     /// Events tagged (what Timesketch tags).
     pub count: u64,
@@ -246,7 +277,7 @@ impl Report {
                 path: r.rule.path.display().to_string(),
                 level: r.rule.level.clone(),
                 status: r.rule.status.clone(),
-                state: "ok",
+                state: RuleState::Ok,
                 tags: r.rule.tags.clone(),
                 count: stats.counts.get(i).copied().unwrap_or(0),
                 records: stats.records.get(i).copied().unwrap_or(0),
@@ -273,7 +304,11 @@ impl Report {
                 path: f.issue.path.display().to_string(),
                 level: None,
                 status: None,
-                state: if uns { "unsupported" } else { "error" },
+                state: if uns {
+                    RuleState::Unsupported
+                } else {
+                    RuleState::Error
+                },
                 tags: Vec::new(),
                 count: 0,
                 records: 0,
@@ -375,7 +410,7 @@ impl Report {
             let Some(&i) = by_path.get(&(row.path.as_str(), row.title.as_str())) else {
                 continue;
             };
-            if row.state != "ok" {
+            if row.state != RuleState::Ok {
                 continue;
             }
             let h = &hits.rules[i];
@@ -500,7 +535,7 @@ impl Report {
         let rows: Vec<&RuleRow> = self
             .rules
             .iter()
-            .filter(|r| r.state == "ok" && (show_zero || r.count > 0))
+            .filter(|r| r.state == RuleState::Ok && (show_zero || r.count > 0))
             .collect();
         if rows.is_empty() {
             let _ = writeln!(out, "no rule tagged anything");
@@ -542,7 +577,12 @@ impl Report {
     }
 
     /// The human-readable table and summary.
-    pub fn to_table(&self, show_zero: bool, max_missing: usize, profile_top: usize) -> String {
+    pub fn to_table(&self, opts: TableOptions) -> String {
+        let TableOptions {
+            show_zero,
+            max_missing,
+            profile_top,
+        } = opts;
         let mut out = String::new();
         self.write_head(&mut out);
         self.write_rules(&mut out, show_zero);
@@ -578,7 +618,11 @@ impl Report {
                 );
             }
         }
-        let failed: Vec<&RuleRow> = self.rules.iter().filter(|r| r.state != "ok").collect();
+        let failed: Vec<&RuleRow> = self
+            .rules
+            .iter()
+            .filter(|r| r.state != RuleState::Ok)
+            .collect();
         if !failed.is_empty() {
             let _ = writeln!(out, "\nrules not loaded ({}):", failed.len());
             for r in &failed {
@@ -792,7 +836,12 @@ mod tests {
         assert_eq!(prof[0].share, 75.0);
         assert!(prof[0].every_event && !prof[1].every_event);
         assert!(report.to_json().contains("\"every_event\": true"));
-        assert!(report.to_table(true, 0, 5).contains("* b"));
+        let table = report.to_table(TableOptions {
+            show_zero: true,
+            max_missing: 0,
+            profile_top: 5,
+        });
+        assert!(table.contains("* b"));
         assert!(Report::new(&rs, &[], &stats, false).profile.is_none());
     }
 }

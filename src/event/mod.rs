@@ -123,10 +123,6 @@ impl FieldIndex {
         let ids = fields.map(|f| f.iter().map(|n| self.intern(n)).collect());
         self.keywords = Some(ids);
     }
-
-    pub fn uses_keywords(&self) -> bool {
-        self.keywords.is_some()
-    }
 }
 
 /// Why a line is not an event.

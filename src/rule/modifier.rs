@@ -715,9 +715,10 @@ pub fn windash(s: &SigmaString) -> Vec<SigmaString> {
 /// memory).
 ///
 /// Compiled regexes are shared by pattern and flags: SigmaHQ repeats
-/// regexes across rules (41 of its 217 are duplicates, some five times;
-/// `\w{1,64}`-style Unicode repetitions cost milliseconds each), and a
-/// `Regex` clone shares its compiled program.
+/// regexes across rules (some five times; `\w{1,64}`-style Unicode
+/// repetitions cost milliseconds each), and a `Regex` clone shares its
+/// compiled program. `compile` gets the program checked when the rule was
+/// read from here again.
 pub fn compile_regex(r: &str, f: ReFlags) -> Result<regex::Regex, RuleError> {
     type Cache = Mutex<HashMap<(String, ReFlags), Result<regex::Regex, RuleError>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();

@@ -109,8 +109,8 @@
 //! text under the same names (`Level`, `Task`, ...). Text mixed with child
 //! elements is ignored; EVTX records have none.
 //!
-//! Compared with the flattened reference shape used to compare engines
-//! (`../shared/events/evtx-samples.flat.jsonl`), the names differ only for
+//! Compared with `evtx_dump` JSON flattened the way Hayabusa and Zircolite
+//! flatten it (the shape engines are compared on), the names differ only for
 //! fields no SigmaHQ rule uses: that file says `ProcessID`/`ThreadID` where
 //! this module says `Execution_ProcessID`/`Execution_ThreadID`, says
 //! `EventSourceName` for `Provider_EventSourceName`, `Name` for

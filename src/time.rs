@@ -92,7 +92,7 @@ impl EventTime {
         } else {
             n
         };
-        (us.abs() < 9.2e18).then(|| EventTime(us as i64))
+        (us.abs() < 9.2e18).then_some(EventTime(us as i64))
     }
 
     /// ISO 8601 in UTC with microseconds, e.g. `2019-04-27T15:57:25.868863Z`

@@ -9,7 +9,7 @@
 //! (`Event.EventData.Image`).
 //!
 //! What one exporter's JSON means beyond that lives in its format module,
-//! which the walk calls through a few hooks ([`formats`]):
+//! which the walk calls through a few hooks (`formats`, below):
 //!
 //! | module | format | adds |
 //! |---|---|---|
@@ -19,7 +19,7 @@
 //!
 //! [`evtx`] holds the EVTX record conventions the Plaso XML and `evtx_dump`
 //! share. Adding a format is one module with its hooks and one line in
-//! each hook of [`formats`].
+//! each hook of `formats`.
 
 use rustc_hash::FxHashMap;
 

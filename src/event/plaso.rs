@@ -5,7 +5,7 @@
 //! * Windows records: Plaso's `winevtx` parser keeps the EventData names
 //!   only in `xml_string`; fields a rule references and the top level lacks
 //!   are resolved from it ([`evtx_xml`] parses it), with Plaso's zero-padded
-//!   hexadecimal values also in their Windows form ([`windows_hex`]);
+//!   hexadecimal values also in their Windows form (`windows_hex`);
 //! * record identity: the two events Plaso writes per Windows record (one
 //!   per timestamp) share a [`record_key`], so `records` counts them once;
 //! * the host-name alias ([`HOST_NAME_ALIAS`]);

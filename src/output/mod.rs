@@ -9,7 +9,7 @@
 //! 1, zstd at level 3: fast enough not to slow a run down); any other name,
 //! and standard output, get plain JSON lines.
 //! The sinks themselves live in [`tag`] (Timesketch-style tagged JSONL) and
-//! [`matches`] (one line per event and rule); [`splice`] edits event lines
+//! [`matches`](mod@matches) (one line per event and rule); [`splice`] edits event lines
 //! in place; [`Outputs`] wires them for the command line.
 
 pub mod matches;

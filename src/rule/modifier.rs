@@ -4,7 +4,7 @@
 //! appendix (v2.1) and pySigma's `sigma/modifiers.py` define it. Every step
 //! takes a [`Pattern`] and yields patterns: a new modifier is a
 //! [`Modifier`] variant with its name(s), and one step function that
-//! [`apply_one`] dispatches to (plus a [`Check`] variant and its evaluation
+//! `apply_one` dispatches to (plus a [`Check`] variant and its evaluation
 //! in `eval` when it checks something new).
 
 use base64::Engine as _;

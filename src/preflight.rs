@@ -189,9 +189,9 @@ mod tests {
         std::fs::write(&ev, "{\"a\":1}\n").unwrap();
         let rules = dir.path().join("rules");
         std::fs::create_dir(&rules).unwrap();
-        let h = swapped_hint(&[ev.clone()], &[rules.display().to_string()]);
+        let h = swapped_hint(std::slice::from_ref(&ev), &[rules.display().to_string()]);
         assert!(h.contains("the rules come first"), "{h}");
-        assert!(swapped_hint(&[rules.clone()], &[ev.display().to_string()]).is_empty());
+        assert!(swapped_hint(std::slice::from_ref(&rules), &[ev.display().to_string()]).is_empty());
         // An extension-less JSON file is recognised by its first byte.
         let odd = dir.path().join("timeline");
         std::fs::write(&odd, "  {\"a\":1}\n").unwrap();

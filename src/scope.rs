@@ -211,8 +211,8 @@ impl ScopeTable {
     fn known(&self) -> [std::collections::HashSet<String>; 3] {
         let mut k: [std::collections::HashSet<String>; 3] = Default::default();
         for labels in self.sources.iter().map(|s| &s.labels).chain([&self.elsewhere]) {
-            for d in 0..3 {
-                k[d].extend(labels.0[d].iter().cloned());
+            for (known, values) in k.iter_mut().zip(&labels.0) {
+                known.extend(values.iter().cloned());
             }
         }
         k
@@ -421,8 +421,8 @@ impl CompiledScope {
         let mut sources = Vec::new();
         for s in &table.sources {
             let mut labels: [Vec<u16>; 3] = Default::default();
-            for d in 0..3 {
-                labels[d] = s.labels.0[d].iter().map(|v| vid(d, v, &mut vocab)).collect();
+            for (d, (ids, values)) in labels.iter_mut().zip(&s.labels.0).enumerate() {
+                *ids = values.iter().map(|v| vid(d, v, &mut vocab)).collect();
             }
             let when = s
                 .when
@@ -526,10 +526,10 @@ impl CompiledScope {
             });
             if hit {
                 recognised = true;
-                for d in 0..3 {
-                    for &v in &src.labels[d] {
-                        if !labels[d].contains(&v) {
-                            labels[d].push(v);
+                for (have, add) in labels.iter_mut().zip(&src.labels) {
+                    for &v in add {
+                        if !have.contains(&v) {
+                            have.push(v);
                         }
                     }
                 }

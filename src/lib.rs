@@ -23,7 +23,7 @@
 //! | [`explain`] | one rule after mapping, annotated with an event's outcomes |
 //! | [`lucene`] | a rule as an OpenSearch `query_string` |
 //! | [`sigmac`] | Timesketch / legacy sigmac mapping configurations |
-//! | [`timesketch`] | Timesketch mode: rules converted and run as Timesketch does |
+//! | [`timesketch`] | Timesketch mode: rules converted and run as Timesketch does, its queries evaluated as OpenSearch would |
 //! | [`field_usage`] | fields a ruleset references, before and after mapping |
 //! | [`floor`] | the parse-only benchmark floor (`--parse-only`) |
 //! | [`time`] | event time: where exports keep it, one type, ISO 8601 |

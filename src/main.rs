@@ -317,6 +317,29 @@ struct RunArgs {
     /// Write one JSON line per (event, rule) match (`-` = stdout; a name ending in .gz/.zst is compressed).
     #[arg(long, value_name = "FILE")]
     matches: Option<String>,
+    /// Timesketch mode: also read every rule as Timesketch's Sigma analyzer does (its query
+    /// on OpenSearch, emulated) and report both counts, why they differ, and example events.
+    /// Needs Timesketch's configuration as the one -c file.
+    #[arg(long)]
+    timesketch: bool,
+    /// With --timesketch: run every rule in Timesketch's reading, not only `status: stable` ones.
+    #[arg(long, requires = "timesketch")]
+    all_statuses: bool,
+    /// With --timesketch: write every (event, rule) tagged by one reading and not the other (JSONL, `-` = stdout).
+    #[arg(long, value_name = "FILE", requires = "timesketch")]
+    diff: Option<String>,
+    /// With --timesketch: the mapping Timesketch created the index with.
+    #[arg(long, value_enum, default_value_t = TsMappings::Generic, requires = "timesketch")]
+    ts_mappings: TsMappings,
+}
+
+/// Timesketch's index mapping files.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TsMappings {
+    /// data/generic.mappings: JSONL and CSV uploads.
+    Generic,
+    /// data/plaso.mappings: .plaso storage files.
+    Plaso,
 }
 
 /// `--timeline-format`.
@@ -611,6 +634,9 @@ fn run(cli: RunArgs) -> Result<u8> {
         keep_malformed: cli.max_malformed,
         progress: !cli.quiet && std::io::stderr().is_terminal(),
     };
+    if cli.timesketch {
+        return run_timesketch(&cli, &ruleset, &failed, &chain, &rule_paths, &events, &run_opts);
+    }
     let spec = OutputSpec {
         tag_out: cli.tag_out.clone(),
         matched_only: cli.matched_only,
@@ -715,6 +741,174 @@ fn run(cli: RunArgs) -> Result<u8> {
     if cli.strict && (!failed.is_empty() || stats.malformed > 0 || !stats.input_warnings.is_empty())
     {
         return Ok(EXIT_STRICT);
+    }
+    Ok(EXIT_OK)
+}
+
+/// `--timesketch`: the spec reading and Timesketch's, side by side.
+fn run_timesketch(
+    cli: &RunArgs,
+    ruleset: &sigma_match::compile::Ruleset,
+    failed: &[sigma_match::report::FailedRule],
+    chain: &SigmacChain,
+    rule_paths: &[PathBuf],
+    events: &[String],
+    run_opts: &RunOptions,
+) -> Result<u8> {
+    use sigma_match::engine::LineMatch;
+    use sigma_match::output::{Destination, TagWriter, tag::RuleAttributes};
+    use sigma_match::timesketch::diff::{self, SpecCollector};
+    use sigma_match::timesketch::index::MappingKind;
+    use sigma_match::timesketch::query::{ConvertOptions, timesketch_query};
+    use sigma_match::timesketch::run::{self as tsrun, InputText, TsRule};
+
+    anyhow::ensure!(
+        cli.matches.is_none(),
+        "--matches lists the spec reading only; with --timesketch use --diff or --tag-out"
+    );
+    let ts_config = timesketch_config(&cli.config)?;
+    let filter_statuses = &cli.status;
+    let mut spec = SpecCollector::default();
+    let stats = engine::run(ruleset, events, run_opts, &mut [&mut spec])
+        .context("evaluating the spec reading")?;
+    if !stats.input_errors.is_empty() {
+        for e in &stats.input_errors {
+            eprintln!("sigma-match: error: {e}");
+        }
+        return Ok(EXIT_ERROR);
+    }
+    // Timesketch's reading: one query per rule file.
+    let (files, _issues) = loader::rule_files(rule_paths);
+    let spec_by_path: HashMap<&std::path::Path, &sigma_match::rule::Rule> = ruleset
+        .rules
+        .iter()
+        .filter(|r| r.rule.document == 0)
+        .map(|r| (r.rule.path.as_path(), &r.rule))
+        .collect();
+    let convert = ConvertOptions::default();
+    let mut ts_rules = Vec::new();
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("sigma-match: {}: {e}", path.display());
+                continue;
+            }
+        };
+        let spec_rule = spec_by_path.get(path.as_path()).copied();
+        let stripped = text.contains("|endswith") || text.contains("|startswith");
+        let ts_rule = match timesketch_query(&text, &path, &ts_config, &convert) {
+            Ok(q) => TsRule {
+                analyzed: q.is_analyzed(cli.all_statuses),
+                title: q.title.clone(),
+                id: Some(q.id.clone()).filter(|i| !i.is_empty()),
+                status: q.status.clone(),
+                tags: q.tags.clone(),
+                es_query: Ok(q.es_query.clone()),
+                modifiers_stripped: stripped,
+                path: path.clone(),
+            },
+            Err(e) => TsRule {
+                analyzed: cli.all_statuses
+                    || spec_rule.is_some_and(|r| r.status.as_deref() == Some("stable")),
+                title: spec_rule
+                    .map(|r| r.title.clone())
+                    .unwrap_or_else(|| path.display().to_string()),
+                id: spec_rule.and_then(|r| r.id.clone()),
+                status: spec_rule.and_then(|r| r.status.clone()),
+                tags: spec_rule.map(|r| r.tags.clone()).unwrap_or_default(),
+                es_query: Err(e.to_string()),
+                modifiers_stripped: stripped,
+                path: path.clone(),
+            },
+        };
+        // Rules the spec reading's filters (--status, --level, --exclude-rules, ...)
+        // left out are left out here too; rules it failed to load are kept
+        // (Timesketch may still convert them).
+        let failed_here = failed
+            .iter()
+            .any(|f| f.issue.path.as_path() == path.as_path());
+        let keep_status = filter_statuses.is_empty()
+            || ts_rule.status.as_deref().is_some_and(|s| {
+                filter_statuses.iter().any(|w| w.eq_ignore_ascii_case(s))
+            });
+        if keep_status && (spec_rule.is_some() || failed_here) {
+            ts_rules.push(ts_rule);
+        }
+    }
+    let inputs: Vec<InputText> = events
+        .iter()
+        .map(|e| InputText::read(e))
+        .collect::<Result<_, _>>()
+        .context("reading events")?;
+    let kind = match cli.ts_mappings {
+        TsMappings::Generic => MappingKind::Generic,
+        TsMappings::Plaso => MappingKind::Plaso,
+    };
+    let ts = tsrun::evaluate(&ts_rules, &inputs, kind);
+    let d = diff::compare(ruleset, &stats.counts, &spec, &ts_rules, &ts, &inputs);
+    let mut uses_stdout = false;
+    if let Some(spec_out) = &cli.diff {
+        let mut dest = Destination::create(spec_out, events)?;
+        uses_stdout |= dest.is_stdout();
+        diff::write_diff(&mut dest, ruleset, &spec, &ts_rules, &ts, &inputs, &d)
+            .context("writing --diff")?;
+        dest.commit()?;
+    }
+    if let Some(tag_spec) = &cli.tag_out {
+        let dest = Destination::create(tag_spec, events)?;
+        uses_stdout |= dest.is_stdout();
+        let attrs: Vec<RuleAttributes> = ts_rules
+            .iter()
+            .map(|r| RuleAttributes::new(&r.title, r.id.as_deref(), &r.tags))
+            .collect();
+        let mut w = TagWriter::with_rules(attrs, dest, cli.matched_only);
+        for (ii, inp) in inputs.iter().enumerate() {
+            let hits: HashMap<u64, &Vec<u32>> = ts.hits[ii].iter().map(|(l, r)| (*l, r)).collect();
+            let mut matches = Vec::new();
+            let mut start = 0usize;
+            for (n, raw) in inp.text.split('\n').enumerate() {
+                let end = start + raw.len();
+                let line_end = if raw.ends_with('\r') { end - 1 } else { end };
+                if let Some(r) = hits.get(&(n as u64 + 1)) {
+                    matches.push(LineMatch {
+                        line: n as u64 + 1,
+                        range: start..line_end,
+                        rules: (*r).clone(),
+                        time: None,
+                        record: None,
+                        carried: Vec::new(),
+                    });
+                }
+                start = end + 1;
+            }
+            sigma_match::engine::Sink::chunk(&mut w, &inp.name, inp.text.as_bytes(), 1, &matches)
+                .context("writing --tag-out")?;
+        }
+        sigma_match::engine::Sink::finish(&mut w).context("writing --tag-out")?;
+        w.into_inner().commit()?;
+    }
+    let mut text = match cli.format {
+        Format::Json => {
+            let mut j = d.to_json();
+            j["config_warnings"] = serde_json::json!(
+                chain.warnings().iter().map(ToString::to_string).collect::<Vec<_>>()
+            );
+            j["spec_failed_rules"] = serde_json::json!(failed.len());
+            format!("{j}\n")
+        }
+        Format::Table => d.to_table(if cli.hits_only { 50 } else { usize::MAX }),
+    };
+    if !failed.is_empty() && cli.format == Format::Table {
+        text.push_str(&format!(
+            "{} rules failed to load in the spec reading (run without --timesketch for details)\n",
+            failed.len()
+        ));
+    }
+    if uses_stdout {
+        eprint!("{text}");
+    } else {
+        out!("{text}");
     }
     Ok(EXIT_OK)
 }

@@ -63,6 +63,15 @@ pub fn lower(c: char) -> char {
     c.to_lowercase().next().unwrap_or(c)
 }
 
+/// Whether `c` can be part of a term the standard analyzer produces. Terms
+/// are UAX #29 words: letters, digits, `_` (ExtendNumLet), and between
+/// letters or digits the MidLetter / MidNum / MidNumLet punctuation
+/// (`.`, `'`, `:`, `,`, `;`). Every other ASCII character is a boundary and
+/// never inside a term (non-ASCII characters are conservatively allowed).
+pub fn may_occur_in_term(c: char) -> bool {
+    !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '\'' | ':' | ',' | ';')
+}
+
 /// What `Analyzer.normalize` does for the standard analyzer: lower-casing
 /// only (no tokenization). Used on wildcard, prefix, regexp, fuzzy and
 /// range terms of text fields.
@@ -115,6 +124,22 @@ mod tests {
         assert_eq!(t.len(), 3);
         assert_eq!(t[0].len(), 255);
         assert_eq!(t[2].len(), 90);
+    }
+
+    // Every ASCII character `may_occur_in_term` rejects is a boundary: it
+    // never ends up inside a term, whatever surrounds it.
+    #[test]
+    fn term_characters() {
+        for c in (0x20u8..0x7f).map(char::from) {
+            let s = format!("a{c}b a{c}{c}b 1{c}2 a{c}1");
+            let inside = analyze(&s)
+                .iter()
+                .any(|t| t.contains(c.to_ascii_lowercase()));
+            if !may_occur_in_term(c) {
+                assert!(!inside, "{c:?} {:?}", analyze(&s));
+            }
+        }
+        assert!(analyze("a:b").contains(&"a:b".to_string()));
     }
 
     #[test]

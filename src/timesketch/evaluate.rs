@@ -82,6 +82,15 @@ enum Exec {
     },
     /// Any of the fields matches (`dis_max`).
     Fields(Vec<(String, Arc<M>)>),
+    /// The default field `*`: every non-`_` field. `text` and `exact` are
+    /// the queries on text fields and on keyword/wildcard sub-fields,
+    /// evaluated against the event's union of terms / values where that
+    /// is equivalent; `rest` lists the other (numeric, date) fields.
+    AllFields {
+        text: Option<Arc<M>>,
+        exact: Option<Arc<M>>,
+        rest: Vec<(String, Arc<M>)>,
+    },
     Exists(String),
     All,
     Nothing,
@@ -112,6 +121,9 @@ enum M {
 #[derive(Debug)]
 enum Pat {
     Regex(regex::Regex),
+    /// A wildcard over terms, compiled to search `\n`-joined terms at once
+    /// (`*` and `?` never cross a `\n`; anchors are line anchors).
+    Joined(regex::Regex),
     Lucene(LuceneRegex),
     Prefix(String),
     Fuzzy(Vec<char>, u32),
@@ -124,7 +136,7 @@ enum Pat {
 impl Pat {
     fn is_match(&self, s: &str) -> bool {
         match self {
-            Pat::Regex(r) => r.is_match(s),
+            Pat::Regex(r) | Pat::Joined(r) => r.is_match(s),
             Pat::Lucene(r) => r.is_match(s),
             Pat::Prefix(p) => s.starts_with(p.as_str()),
             Pat::Fuzzy(t, d) => {
@@ -203,6 +215,42 @@ fn wildcard_regex(p: &str) -> Result<regex::Regex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A wildcard pattern as a multi-line regex over `\n`-joined terms.
+fn joined_wildcard_regex(p: &str) -> Result<regex::Regex, String> {
+    let mut out = String::from("(?m)^");
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str("[^\n]*"),
+            '?' => out.push_str("[^\n]"),
+            '\\' => {
+                let n = chars.next().unwrap_or('\\');
+                out.push_str(&regex::escape(&n.to_string()));
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    out.push('$');
+    regex::RegexBuilder::new(&out)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The literal (non-wildcard) characters of a Lucene wildcard pattern.
+fn wildcard_literals(p: &str) -> impl Iterator<Item = char> + '_ {
+    let mut chars = p.chars();
+    std::iter::from_fn(move || {
+        loop {
+            match chars.next()? {
+                '*' | '?' => continue,
+                '\\' => return Some(chars.next().unwrap_or('\\')),
+                c => return Some(c),
+            }
+        }
+    })
+}
+
 /// Fuzziness AUTO (`AUTO:3,6`): 0 edits below 3 characters, 1 below 6, else 2.
 fn auto_edits(t: &str) -> u32 {
     match t.chars().count() {
@@ -279,13 +327,27 @@ fn field_query(term: &Term, field: &str, t: FieldType) -> Result<Option<M>, Stri
             }
         },
         (Term::Wildcard(w), F::Text) => {
-            M::TermPattern(Pat::Regex(wildcard_regex(&analyzer::normalize(w))?))
+            let n = analyzer::normalize(w);
+            if wildcard_literals(&n).any(|c| !analyzer::may_occur_in_term(c)) {
+                // No term of a text field holds this character (e.g. `\`):
+                // the pattern cannot match; skip scanning the terms.
+                M::Never
+            } else {
+                M::TermPattern(Pat::Joined(joined_wildcard_regex(&n)?))
+            }
         }
         (Term::Wildcard(w), F::Keyword | F::Wildcard) => {
             M::ExactPattern(Pat::Regex(wildcard_regex(w)?))
         }
         (Term::Wildcard(_), _) => return Err(not_on("wildcard", field, t)),
-        (Term::Prefix(p), F::Text) => M::TermPattern(Pat::Prefix(analyzer::normalize(p))),
+        (Term::Prefix(p), F::Text) => {
+            let n = analyzer::normalize(p);
+            if n.chars().any(|c| !analyzer::may_occur_in_term(c)) {
+                M::Never
+            } else {
+                M::TermPattern(Pat::Prefix(n))
+            }
+        }
         (Term::Prefix(p), F::Keyword | F::Wildcard) => M::ExactPattern(Pat::Prefix(p.clone())),
         (Term::Prefix(_), _) => {
             return Err(format!(
@@ -492,6 +554,30 @@ impl Compiler<'_> {
         if !any_non_null {
             return Ok(None);
         }
+        if all {
+            let pick = |t: FieldType| {
+                by_type
+                    .get(&t)
+                    .cloned()
+                    .flatten()
+                    .filter(|m| !matches!(**m, M::Never))
+            };
+            let text = pick(FieldType::Text);
+            let exact = pick(FieldType::Keyword).or_else(|| pick(FieldType::Wildcard));
+            let rest: Vec<(String, Arc<M>)> = out
+                .into_iter()
+                .filter(|(n, _)| {
+                    !matches!(
+                        self.mapping.get(n),
+                        Some(FieldType::Text | FieldType::Keyword | FieldType::Wildcard)
+                    )
+                })
+                .collect();
+            if text.is_none() && exact.is_none() && rest.is_empty() {
+                return Ok(Some(Exec::Nothing));
+            }
+            return Ok(Some(Exec::AllFields { text, exact, rest }));
+        }
         Ok(Some(if out.is_empty() {
             Exec::Nothing
         } else {
@@ -504,6 +590,7 @@ fn text_matches(m: &M, t: &TextData) -> bool {
     match m {
         M::Terms(toks) => toks.iter().all(|x| t.terms.contains_key(x)),
         M::Phrase(toks, slop) => t.has_phrase(toks, *slop),
+        M::TermPattern(Pat::Joined(r)) => r.is_match(&t.joined),
         M::TermPattern(p) => t.terms.keys().any(|k| p.is_match(k)),
         _ => false,
     }
@@ -552,6 +639,25 @@ fn eval(e: &Exec, doc: &IndexedDoc) -> bool {
         Exec::Fields(fs) => fs
             .iter()
             .any(|(name, m)| doc.fields.get(name).is_some_and(|d| field_matches(m, d))),
+        Exec::AllFields { text, exact, rest } => {
+            let text_hit = text.as_deref().is_some_and(|m| match m {
+                M::TermPattern(Pat::Joined(r)) => r.is_match(&doc.all_terms_joined),
+                M::TermPattern(p) => doc.all_terms.iter().any(|t| p.is_match(t)),
+                M::Terms(toks) if toks.len() == 1 => doc.all_terms.binary_search(&toks[0]).is_ok(),
+                _ => doc.fields.iter().any(|(name, d)| {
+                    !name.starts_with('_') && matches!(d, FieldData::Text(t) if text_matches(m, t))
+                }),
+            });
+            text_hit
+                || exact.as_deref().is_some_and(|m| match m {
+                    M::Exact(s) => doc.all_values.binary_search(s).is_ok(),
+                    M::ExactPattern(p) => doc.all_values.iter().any(|v| p.is_match(v)),
+                    _ => false,
+                })
+                || rest
+                    .iter()
+                    .any(|(name, m)| doc.fields.get(name).is_some_and(|d| field_matches(m, d)))
+        }
         Exec::Bool {
             must,
             should,
@@ -567,6 +673,44 @@ fn eval(e: &Exec, doc: &IndexedDoc) -> bool {
                 || !must.is_empty()
         }
     }
+}
+
+/// What OpenSearch rejects in `query` without looking at events: parse
+/// errors, and the search-building errors on an index where every field
+/// the query names is a string field (Timesketch's dynamic template), e.g.
+/// Lucene regexp syntax or a query that analyses to no terms. Errors that
+/// depend on a field being numeric need the events' mapping
+/// ([`TsQuery::compile`]).
+pub fn static_check(query: &str) -> Option<String> {
+    let ast = match query_string::parse(query) {
+        Ok(a) => a,
+        Err(e) => return Some(e.to_string()),
+    };
+    fn names(q: &QueryAst, out: &mut Vec<String>) {
+        match q {
+            QueryAst::Bool(cs) => cs.iter().for_each(|c| names(&c.query, out)),
+            QueryAst::Leaf { field: Some(f), .. } if !f.contains('*') && f != "_exists_" => {
+                out.push(f.clone())
+            }
+            _ => {}
+        }
+    }
+    let mut fields = Vec::new();
+    names(&ast, &mut fields);
+    let mut mapping = IndexMapping::new(super::index::MappingKind::Generic);
+    let mut obj = serde_json::Map::new();
+    for f in fields {
+        let base = f
+            .strip_suffix(".keyword")
+            .or_else(|| f.strip_suffix(".wildcard"))
+            .unwrap_or(&f)
+            .to_string();
+        obj.insert(base, serde_json::Value::String(String::new()));
+    }
+    mapping.observe(&serde_json::Value::Object(obj));
+    TsQuery::compile(query, &mapping)
+        .err()
+        .map(|e| e.to_string())
 }
 
 impl TsQuery {

@@ -23,7 +23,9 @@
 //! Values of one field in an array are indexed with a position gap of 100
 //! (`position_increment_gap`), so phrases never span two values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
 
@@ -218,6 +220,9 @@ pub struct TextData {
     /// Whether any value was indexed (an empty string counts: the field
     /// exists, with no terms).
     pub values: usize,
+    /// The distinct terms joined by `\n` (never inside a term), so one
+    /// multi-line regex search tests a pattern against every term.
+    pub joined: String,
 }
 
 impl TextData {
@@ -257,6 +262,15 @@ impl TextData {
 #[derive(Debug, Clone, Default)]
 pub struct IndexedDoc {
     pub fields: HashMap<String, FieldData>,
+    /// Distinct terms of all `text` fields whose name does not start with
+    /// `_` (what an unfielded term-level query searches), for evaluating
+    /// one pattern once per event instead of once per field.
+    pub all_terms: Vec<String>,
+    /// [`Self::all_terms`] joined by `\n`.
+    pub all_terms_joined: String,
+    /// Whole values of all `keyword` / `wildcard` fields whose name does
+    /// not start with `_`.
+    pub all_values: Vec<String>,
     /// Why OpenSearch would refuse the event (then nothing matches it).
     pub rejected: Option<String>,
 }
@@ -280,8 +294,31 @@ impl IndexedDoc {
                 index_value(&mut acc, mapping, k, v);
             }
         }
-        let mut fields = HashMap::new();
-        for (k, (t, _)) in acc.text {
+        let mut fields = HashMap::default();
+        let mut all_terms: Vec<String> = acc
+            .text
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .flat_map(|(_, (t, _))| t.terms.keys().cloned())
+            .collect();
+        all_terms.sort_unstable();
+        all_terms.dedup();
+        let mut all_values: Vec<String> = acc
+            .exact
+            .iter()
+            .filter(|(k, _)| {
+                !k.starts_with('_')
+                    && matches!(
+                        mapping.get(k),
+                        Some(FieldType::Keyword | FieldType::Wildcard)
+                    )
+            })
+            .flat_map(|(_, v)| v.iter().cloned())
+            .collect();
+        all_values.sort_unstable();
+        all_values.dedup();
+        for (k, (mut t, _)) in acc.text {
+            t.joined = join_terms(t.terms.keys());
             fields.insert(k, FieldData::Text(t));
         }
         for (k, v) in acc.exact {
@@ -296,8 +333,12 @@ impl IndexedDoc {
         for (k, v) in acc.boolean {
             fields.insert(k, FieldData::Boolean(v));
         }
+        let all_terms_joined = join_terms(all_terms.iter());
         IndexedDoc {
             fields,
+            all_terms_joined,
+            all_terms,
+            all_values,
             rejected: acc.rejected,
         }
     }
@@ -310,6 +351,17 @@ impl IndexedDoc {
         let prefix = format!("{field}.");
         self.fields.keys().any(|k| k.starts_with(&prefix))
     }
+}
+
+fn join_terms<'a>(terms: impl Iterator<Item = &'a String>) -> String {
+    let mut s = String::new();
+    for t in terms {
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s.push_str(t);
+    }
+    s
 }
 
 fn scalar_text(v: &Value) -> Option<String> {

@@ -58,11 +58,10 @@ fn category(e: &TimesketchError) -> &'static str {
 /// The OpenSearch `query_string` parse error of a stored query, if
 /// OpenSearch would reject it (the analyzer then fails for that rule).
 pub fn opensearch_rejects(query: &str) -> Option<String> {
-    // Seam for the OpenSearch query_string parser (issue 15b,
-    // `crate::timesketch::query_string::parse`); until it is on main no
-    // query is reported as rejected.
-    let _ = query;
-    None
+    // Parse errors, and what fails when OpenSearch builds the search on an
+    // index where the named fields are strings (Lucene regexp syntax,
+    // a query with no terms at all): see `timesketch::evaluate::static_check`.
+    crate::timesketch::evaluate::static_check(query)
 }
 
 /// Checks every rule file under `paths` as Timesketch would import and run it.

@@ -42,8 +42,8 @@ impl TimesketchConfig {
             path: path.to_path_buf(),
             error,
         };
-        let doc =
-            pyyaml::safe_load(text).map_err(|e| config_err(PyError::new(e.class, e.message)))?;
+        let doc = pyyaml::safe_load(text)
+            .map_err(|e| config_err(PyError::new(e.class, e.message)))?;
         Ok(TimesketchConfig {
             legacy: LegacyConfig::from_py(&doc).map_err(config_err)?,
             path: path.to_path_buf(),
@@ -176,15 +176,9 @@ pub fn timesketch_query(
     })
 }
 
-fn convert(
-    rule_text: &str,
-    cfg: &LegacyConfig,
-    opts: &ConvertOptions,
-) -> Result<TimesketchQuery, PyError> {
+fn convert(rule_text: &str, cfg: &LegacyConfig, opts: &ConvertOptions) -> Result<TimesketchQuery, PyError> {
     // sanitize_incoming_sigma_rule_text
-    let text = rule_text
-        .replace("|endswith", "")
-        .replace("|startswith", "");
+    let text = rule_text.replace("|endswith", "").replace("|startswith", "");
     let docs = pyyaml::safe_load_all(&text).map_err(|e| PyError::new(e.class, e.message))?;
     let mut backend = Backend::new(cfg);
     let mut ids = Ids::default();
@@ -210,11 +204,7 @@ fn convert(
         .flatten()
         .find(|q| !q.is_empty())
         .ok_or_else(|| PyError::new("IndexError", "list index out of range"))?;
-    let mut query = if opts.sanitize {
-        sanitize_query(&first)
-    } else {
-        first
-    };
+    let mut query = if opts.sanitize { sanitize_query(&first) } else { first };
     query = query.replace("*.keyword:", "message.keyword:");
     let rule = Py::Dict(rule_return);
     let string = |key: &str| -> Result<String, PyError> {
@@ -229,11 +219,7 @@ fn convert(
     let (title, description, id) = (string("title")?, string("description")?, string("id")?);
     let status = rule.get("status").and_then(Py::as_str).map(str::to_string);
     let tags = match rule.get("tags") {
-        Some(Py::List(l)) => l
-            .iter()
-            .filter_map(Py::as_str)
-            .map(str::to_string)
-            .collect(),
+        Some(Py::List(l)) => l.iter().filter_map(Py::as_str).map(str::to_string).collect(),
         _ => Vec::new(),
     };
     Ok(TimesketchQuery {
@@ -311,14 +297,9 @@ mod tests {
             sanitize_query("*mimikatz* OR *mimikatz.exe* OR *mimilib.dll*"),
             "*mimikatz* OR *mimikatz.exe* OR *mimilib.dll*"
         );
+        assert_eq!(sanitize_query("(*a:b* OR *c::d*)"), r#"("a:b" OR "c\:\:d")"#);
         assert_eq!(
-            sanitize_query("(*a:b* OR *c::d*)"),
-            r#"("a:b" OR "c\:\:d")"#
-        );
-        assert_eq!(
-            sanitize_query(
-                "(xml_string.keyword:\"\\foobar.exe\" AND GrantedAccess.keyword:\"10\")"
-            ),
+            sanitize_query("(xml_string.keyword:\"\\foobar.exe\" AND GrantedAccess.keyword:\"10\")"),
             r#"(xml_string:"\foobar.exe" AND GrantedAccess:"10")"#
         );
     }

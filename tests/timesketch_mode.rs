@@ -131,8 +131,12 @@ fn timesketch_mode_needs_one_config() {
 }
 
 #[test]
-#[ignore = "slow (about 200 s CPU) and needs SIGMA_MATCH_SHARED: \
-            cargo test --release --test timesketch_mode -- --ignored"]
+// Ignored in every configuration (it takes minutes): run it with
+// `cargo test --release --test timesketch_mode -- --ignored`.
+#[cfg_attr(
+    any(not(shared_corpus), shared_corpus),
+    ignore = "slow (about 200 s CPU) and needs SIGMA_MATCH_SHARED; run with --ignored"
+)]
 fn sigmahq_on_the_plaso_export() {
     let shared = std::env::var("SIGMA_MATCH_SHARED").unwrap();
     let r = json_report(&[

@@ -2,7 +2,7 @@
 //! some rule matches, and one that none matches), and throughput over a real
 //! chunk of events.
 //!
-//! Each case runs twice: with the scan memo (`sigma_match::memo`), as the
+//! Each case runs twice: with the scan memo (`sigma_match::eval::memo`), as the
 //! engine runs, and without it (`no_memo`), every value scanned by the
 //! automatons. A repeated single event is the memo's best case (all of its
 //! values were seen); the 5,000-event chunk repeats too, so its `memo`

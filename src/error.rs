@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::yaml::Pos;
+use crate::sigma::yaml::Pos;
 
 /// What is wrong with a rule.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

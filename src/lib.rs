@@ -3,55 +3,41 @@
 //! Runs Sigma detection rules over forensic timelines (Plaso `json_line`,
 //! Timesketch JSONL, `evtx_dump` JSON) offline, without a search cluster.
 //!
-//! The crate is split along the data flow, one module per job:
+//! The crate is split along the data flow, one folder per stage, in the
+//! order data passes through them (see `docs/architecture.md` for the
+//! picture):
 //!
-//! | module | owns |
-//! |---|---|
-//! | [`yaml`] | YAML text to a positioned tree |
-//! | [`rule`] | the Sigma rule model: metadata, detection items, values and modifiers, conditions |
-//! | [`compile`] | rules to immutable matchers shared by all threads |
-//! | [`event`] | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`) |
-//! | [`eval`] | evaluating the compiled ruleset on an event, with per-thread scratch |
-//! | [`input`] | every input as chunks of JSON lines: files (memory-mapped), streams, gzip/zstd/bzip2/xz, CSV, EVTX, folders |
-//! | [`engine`] | the parallel driver: chunks to evaluation to sinks, counts |
-//! | [`scope`] | logsource scoping: the event's logsource from the data, which rules apply |
-//! | [`preflight`] | never a silent nothing: missing paths, swapped arguments, no rules, unreadable inputs |
-//! | [`hits`] | what a hit shows: host, ATT&CK, details per logsource; hits by level, tactic, host |
-//! | [`report`] | how results are shown (table, JSON) |
-//! | [`output`] | tagged timelines and match lists, written atomically |
-//! | [`verify`] | checking rules before a run: findings, summary, `--move` |
-//! | [`explain`] | one rule after mapping, annotated with an event's outcomes |
-//! | [`lucene`] | a rule as an OpenSearch `query_string` |
-//! | [`sigmac`] | Timesketch / legacy sigmac mapping configurations |
-//! | [`timesketch`] | Timesketch mode: rules converted and run as Timesketch does, its queries evaluated as OpenSearch would |
-//! | [`field_usage`] | fields a ruleset references, before and after mapping |
-//! | [`floor`] | the parse-only benchmark floor (`--parse-only`) |
-//! | [`time`] | event time: where exports keep it, one type, ISO 8601 |
+//! ```text
+//! rule files ─ sigma ─ mapping ─ compile ─► Ruleset ─┐
+//!                                                      ├─ eval ─ run ─► output (sinks, report)
+//! event files ─ input ─ event (one module per format) ─┘
+//! ```
+//!
+//! | module | owns | a new ... goes here |
+//! |---|---|---|
+//! | [`sigma`] | Sigma text to a typed rule model: [`sigma::yaml`], [`sigma::rule`], [`sigma::value`], [`sigma::modifier`], [`sigma::condition`] | modifier, rule kind, condition syntax |
+//! | [`mapping`] | field mappings and logsource conditions: the [`mapping::FieldMapping`] trait, legacy sigmac configs ([`mapping::sigmac`]), logsource scoping ([`mapping::scope`]) | mapping source |
+//! | [`compile`] | rules to an immutable [`compile::Ruleset`] shared by all threads; finding, filtering and loading rule files ([`compile::loader`]); fields a ruleset references ([`compile::field_usage`]) | matcher kind |
+//! | [`input`] | every input as chunks of JSON lines: files (memory-mapped), streams, gzip/zstd/bzip2/xz, CSV, EVTX, folders | input container or encoding |
+//! | [`event`] | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`); event time ([`event::time`]) | event format |
+//! | [`eval`] | evaluating the compiled ruleset on an event, with per-thread scratch and the scan memo ([`eval::memo`]) | |
+//! | [`run`] | the parallel driver ([`run::engine`]: chunks to evaluation to sinks, counts), preflight checks, the parse-only floor | |
+//! | [`output`] | sinks and what results look like: tagged timelines, match lists, hit timelines, written atomically; hits ([`output::hits`]); the report table and JSON ([`output::report`]) | sink, output format |
+//! | [`tools`] | subcommands besides the run: [`tools::verify`], [`tools::explain`], [`tools::lucene`] | subcommand |
+//! | [`timesketch`] | Timesketch mode: rules converted and run as Timesketch does, its queries evaluated as OpenSearch would | |
+//! | [`error`] | the typed errors of all stages | |
 //!
 //! Errors are typed ([`error`]); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
 
 pub mod compile;
-pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod event;
-pub mod explain;
-pub mod field_usage;
-pub mod floor;
-pub mod hits;
 pub mod input;
-pub mod loader;
-pub mod lucene;
 pub mod mapping;
-pub mod memo;
 pub mod output;
-pub mod preflight;
-pub mod report;
-pub mod rule;
-pub mod scope;
-pub mod sigmac;
+pub mod run;
+pub mod sigma;
 pub mod timesketch;
-pub mod time;
-pub mod verify;
-pub mod yaml;
+pub mod tools;

@@ -11,15 +11,15 @@ use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 
 use sigma_match::compile::CompileOptions;
-use sigma_match::engine::{self, RunOptions};
-use sigma_match::field_usage::FieldUsage;
-use sigma_match::loader::{self, RuleFilter};
+use sigma_match::run::engine::{self, RunOptions};
+use sigma_match::compile::field_usage::FieldUsage;
+use sigma_match::compile::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
-use sigma_match::preflight;
-use sigma_match::report::{Report, TableOptions};
-use sigma_match::scope::ScopeTable;
-use sigma_match::sigmac::SigmacChain;
+use sigma_match::run::preflight;
+use sigma_match::output::report::{Report, TableOptions};
+use sigma_match::mapping::scope::ScopeTable;
+use sigma_match::mapping::sigmac::SigmacChain;
 use sigma_match::timesketch::query::TimesketchConfig;
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
@@ -353,12 +353,12 @@ enum TimelineFormatArg {
 
 /// The Sigma specification's statuses, for `--status`.
 fn status_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(sigma_match::verify::STATUSES)
+    clap::builder::PossibleValuesParser::new(sigma_match::tools::verify::STATUSES)
 }
 
 /// The Sigma specification's levels, for `--level` and `--min-level`.
 fn level_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(sigma_match::verify::LEVELS)
+    clap::builder::PossibleValuesParser::new(sigma_match::tools::verify::LEVELS)
 }
 
 /// Whether an error comes from writing to a reader that went away
@@ -420,7 +420,7 @@ fn timesketch_config(paths: &[PathBuf]) -> Result<TimesketchConfig> {
 }
 
 fn verify(args: VerifyArgs) -> Result<u8> {
-    use sigma_match::verify::{self as v, output};
+    use sigma_match::tools::verify::{self as v, output};
     if let Some(missing) = args.rules.iter().find(|p| !p.exists()) {
         anyhow::bail!("{}: no such file or directory", missing.display());
     }
@@ -473,8 +473,8 @@ fn verify(args: VerifyArgs) -> Result<u8> {
 /// `verify --timesketch`: the same output as `verify`, with Timesketch's
 /// reasons.
 fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
-    use sigma_match::verify::timesketch::{TimesketchOptions, verify_timesketch};
-    use sigma_match::verify::{output, relocate};
+    use sigma_match::tools::verify::timesketch::{TimesketchOptions, verify_timesketch};
+    use sigma_match::tools::verify::{output, relocate};
     let config = timesketch_config(&args.config)?;
     let (verified, summary) = verify_timesketch(
         &args.rules,
@@ -618,7 +618,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     }
     // Freeing ~100 MB of automatons and rule trees one by one at exit costs
     // tens of milliseconds the OS does for free.
-    let hit_fields = sigma_match::hits::HitFields::ask(&mut ruleset);
+    let hit_fields = sigma_match::output::hits::HitFields::ask(&mut ruleset);
     let window = match (&cli.from, &cli.to) {
         (None, None) => None,
         (f, t) => Some(
@@ -683,7 +683,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     }
     let events = expanded.inputs;
     let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
-    let mut hits = sigma_match::hits::HitSummary::new(&ruleset, hit_fields);
+    let mut hits = sigma_match::output::hits::HitSummary::new(&ruleset, hit_fields);
     let stats = {
         let mut sinks = outputs.sinks();
         sinks.push(&mut hits);
@@ -749,13 +749,13 @@ fn run(cli: RunArgs) -> Result<u8> {
 fn run_timesketch(
     cli: &RunArgs,
     ruleset: &sigma_match::compile::Ruleset,
-    failed: &[sigma_match::report::FailedRule],
+    failed: &[sigma_match::output::report::FailedRule],
     chain: &SigmacChain,
     rule_paths: &[PathBuf],
     events: &[String],
     run_opts: &RunOptions,
 ) -> Result<u8> {
-    use sigma_match::engine::LineMatch;
+    use sigma_match::run::engine::LineMatch;
     use sigma_match::output::{Destination, TagWriter, tag::RuleAttributes};
     use sigma_match::timesketch::diff::{self, SpecCollector};
     use sigma_match::timesketch::index::MappingKind;
@@ -779,7 +779,7 @@ fn run_timesketch(
     }
     // Timesketch's reading: one query per rule file.
     let (files, _issues) = loader::rule_files(rule_paths);
-    let spec_by_path: HashMap<&std::path::Path, &sigma_match::rule::Rule> = ruleset
+    let spec_by_path: HashMap<&std::path::Path, &sigma_match::sigma::rule::Rule> = ruleset
         .rules
         .iter()
         .filter(|r| r.rule.document == 0)
@@ -882,10 +882,10 @@ fn run_timesketch(
                 }
                 start = end + 1;
             }
-            sigma_match::engine::Sink::chunk(&mut w, &inp.name, inp.text.as_bytes(), 1, &matches)
+            sigma_match::run::engine::Sink::chunk(&mut w, &inp.name, inp.text.as_bytes(), 1, &matches)
                 .context("writing --tag-out")?;
         }
-        sigma_match::engine::Sink::finish(&mut w).context("writing --tag-out")?;
+        sigma_match::run::engine::Sink::finish(&mut w).context("writing --tag-out")?;
         w.into_inner().commit()?;
     }
     let mut text = match cli.format {
@@ -914,7 +914,7 @@ fn run_timesketch(
 }
 
 fn explain(args: ExplainArgs) -> Result<u8> {
-    use sigma_match::explain as ex;
+    use sigma_match::tools::explain as ex;
     let placeholders = placeholders(&args.placeholders)?;
     let chain = load_configs(&args.config, false)?;
     let mapping = mapping_of(&chain);
@@ -940,7 +940,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         let rule_path = rule.path.clone();
         let lucene = match args.query {
             Some(QueryKind::Lucene) => {
-                Some(sigma_match::lucene::to_query(&rule, mapping, &placeholders))
+                Some(sigma_match::tools::lucene::to_query(&rule, mapping, &placeholders))
             }
             _ => None,
         };
@@ -1071,12 +1071,12 @@ fn fields(args: FieldsArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// `--parse-only`: the benchmark floor (see `sigma_match::floor`).
+/// `--parse-only`: the benchmark floor (see `sigma_match::run::floor`).
 fn parse_only(cli: &RunArgs) -> Result<u8> {
     let inputs: Vec<String> = cli.paths.iter().chain(&cli.events).cloned().collect();
     anyhow::ensure!(!inputs.is_empty(), "--parse-only needs event files");
     let inputs = sigma_match::input::walk::expand(&inputs, &[]).inputs;
-    let s = sigma_match::floor::parse_only(&inputs);
+    let s = sigma_match::run::floor::parse_only(&inputs);
     let secs = s.elapsed.as_secs_f64();
     outln!(
         "parse-only: {} events, {} malformed, {} bytes | {:.2}s, {:.0} events/s",

@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use sigma_match::compile::{CompileOptions, RulesetBuilder};
-use sigma_match::engine::{self, RunOptions};
-use sigma_match::loader::{self, RuleFilter};
-use sigma_match::rule::{Loaded, Pattern, value::Part};
+use sigma_match::run::engine::{self, RunOptions};
+use sigma_match::compile::loader::{self, RuleFilter};
+use sigma_match::sigma::rule::{Loaded, Pattern};
+use sigma_match::sigma::value::Part;
 
 fn shared() -> Option<PathBuf> {
     match std::env::var_os("SIGMA_MATCH_SHARED") {

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sigma_match::compile::CompileOptions;
-use sigma_match::engine::{self, RunOptions};
-use sigma_match::loader::{self, RuleFilter};
+use sigma_match::run::engine::{self, RunOptions};
+use sigma_match::compile::loader::{self, RuleFilter};
 use sigma_match::mapping::{FieldMapping, Identity};
-use sigma_match::report::Report;
-use sigma_match::sigmac::SigmacChain;
+use sigma_match::output::report::Report;
+use sigma_match::mapping::sigmac::SigmacChain;
 
 fn data(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

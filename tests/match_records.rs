@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use sigma_match::compile::{CompileOptions, RulesetBuilder};
-use sigma_match::engine::{self, LineMatch, RunOptions, Sink};
-use sigma_match::rule::{self, Loaded};
+use sigma_match::run::engine::{self, LineMatch, RunOptions, Sink};
+use sigma_match::sigma::rule::{self, Loaded};
 
 #[derive(Default)]
 struct Collect(Vec<(String, LineMatch)>);

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use sigma_match::compile::{CompileOptions, Ruleset};
 use sigma_match::eval::Matcher;
-use sigma_match::rule::{self, Loaded};
+use sigma_match::sigma::rule::{self, Loaded};
 
 fn compile_with(
     yaml: &str,

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use sigma_match::compile::CompileOptions;
 use sigma_match::mapping::Identity;
-use sigma_match::rule::Loaded;
-use sigma_match::verify::{self, Severity};
+use sigma_match::sigma::rule::Loaded;
+use sigma_match::tools::verify::{self, Severity};
 
 fn sigmahq() -> Option<PathBuf> {
     let Some(dir) = std::env::var_os("SIGMA_MATCH_SHARED") else {
@@ -97,9 +97,9 @@ fn every_sigmahq_rule_explains_and_translates() {
     let Some(root) = sigmahq() else { return };
     let empty = HashMap::new();
     let (mut explained, mut translated, mut untranslatable) = (0, 0, 0);
-    for l in sigma_match::loader::load_paths(&[root.join("rules")]) {
+    for l in sigma_match::compile::loader::load_paths(&[root.join("rules")]) {
         let Loaded::Rule(rule) = l else { continue };
-        match sigma_match::lucene::to_query(&rule, &Identity, &empty) {
+        match sigma_match::tools::lucene::to_query(&rule, &Identity, &empty) {
             Ok(q) => {
                 assert!(
                     q.query.starts_with('(') && q.query.ends_with(')'),
@@ -116,8 +116,8 @@ fn every_sigmahq_rule_explains_and_translates() {
             placeholders: &empty,
             keyword_fields: None,
         };
-        let rs = sigma_match::explain::compile_one(*rule, opts).expect("SigmaHQ rules compile");
-        let text = sigma_match::explain::render(&rs, &Identity, None);
+        let rs = sigma_match::tools::explain::compile_one(*rule, opts).expect("SigmaHQ rules compile");
+        let text = sigma_match::tools::explain::render(&rs, &Identity, None);
         assert!(
             !text.contains("compiled items:"),
             "item order reconstruction failed:\n{text}"

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use common::{Line, check_matches, check_tagged, timeline, write_rules};
 use sigma_match::compile::{CompileOptions, Ruleset};
-use sigma_match::engine::{self, LineMatch, RunOptions, Sink};
-use sigma_match::loader::{self, RuleFilter};
+use sigma_match::run::engine::{self, LineMatch, RunOptions, Sink};
+use sigma_match::compile::loader::{self, RuleFilter};
 use sigma_match::mapping::Identity;
 use sigma_match::output::{OutputError, OutputSpec, Outputs, check_not_input};
 use sigma_match::input::CHUNK_SIZE;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use sigma_match::compile::{CompileOptions, Ruleset};
-use sigma_match::loader::{self, RuleFilter};
+use sigma_match::compile::loader::{self, RuleFilter};
 
 /// The shared data folder, or `None` (with a message) when unset.
 pub fn shared() -> Option<PathBuf> {

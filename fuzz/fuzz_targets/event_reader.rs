@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use sigma_match::compile::{CompileOptions, Ruleset};
 use sigma_match::eval::Matcher;
-use sigma_match::rule::{parse_text, Loaded};
+use sigma_match::sigma::rule::{parse_text, Loaded};
 
 const RULE: &str = r#"
 title: fuzz

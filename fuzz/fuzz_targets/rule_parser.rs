@@ -3,7 +3,7 @@
 use libfuzzer_sys::fuzz_target;
 use sigma_match::compile::{CompileOptions, Ruleset};
 use sigma_match::eval::Matcher;
-use sigma_match::rule::{parse_text, Loaded};
+use sigma_match::sigma::rule::{parse_text, Loaded};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -28,6 +28,7 @@ use simd_json::{Node, StaticNode};
 pub mod evtx;
 pub mod evtx_dump;
 pub mod plaso;
+pub mod time;
 pub mod timesketch;
 
 /// Interned field number.

@@ -19,7 +19,7 @@ use super::{EventView, FieldId, FieldIndex, Kind, evtx};
 use evtx_xml::EvtxFields;
 
 /// Where a Plaso event's time is: `timestamp`, microseconds since the epoch
-/// (FILETIME 0, "Not set", reads as no time; see [`crate::time`]).
+/// (FILETIME 0, "Not set", reads as no time; see [`crate::event::time`]).
 pub const TIME_FIELDS: &[&str] = &["timestamp"];
 
 /// Event-side field aliases, `(target, source)`: when a rule references

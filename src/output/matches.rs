@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `time` is the event's time in ISO 8601 UTC, read where its format keeps
-//! it (see [`crate::time`]; `null` when it has none); `timestamp` and
+//! it (see [`crate::event::time`]; `null` when it has none); `timestamp` and
 //! `datetime` are the event's top-level values as written (`null` when
 //! absent); `rule_id` and `level` are `null` when the rule has
 //! none. The event is embedded byte for byte, not re-serialised.
@@ -17,7 +17,7 @@
 use std::io::{self, Write};
 
 use crate::compile::Ruleset;
-use crate::engine::{LineMatch, Sink};
+use crate::run::engine::{LineMatch, Sink};
 
 use super::splice::scan_object;
 

@@ -12,7 +12,9 @@
 //! [`matches`](mod@matches) (one line per event and rule); [`splice`] edits event lines
 //! in place; [`Outputs`] wires them for the command line.
 
+pub mod hits;
 pub mod matches;
+pub mod report;
 pub mod splice;
 pub mod tag;
 pub mod timeline;
@@ -21,7 +23,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::compile::Ruleset;
-use crate::engine::Sink;
+use crate::run::engine::Sink;
 
 pub use matches::MatchWriter;
 pub use tag::TagWriter;
@@ -464,8 +466,8 @@ pub struct OutputSpec {
     /// `--timeline-all-copies`.
     pub timeline_all_copies: bool,
     /// Where the timeline finds host and details among the carried fields
-    /// ([`crate::hits::HitFields::ask`]).
-    pub hit_fields: Option<crate::hits::HitFields>,
+    /// ([`crate::output::hits::HitFields::ask`]).
+    pub hit_fields: Option<crate::output::hits::HitFields>,
 }
 
 /// The outputs of one run, opened before it and committed after it.
@@ -541,7 +543,7 @@ impl Outputs {
                 .is_some_and(|t| t.get_ref().is_stdout())
     }
 
-    /// The sinks to hand to [`crate::engine::run`].
+    /// The sinks to hand to [`crate::run::engine::run`].
     pub fn sinks(&mut self) -> Vec<&mut dyn Sink> {
         let mut v: Vec<&mut dyn Sink> = Vec::new();
         if let Some(t) = &mut self.tag {

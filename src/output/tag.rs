@@ -18,7 +18,7 @@
 use std::io::{self, Write};
 
 use crate::compile::Ruleset;
-use crate::engine::{LineMatch, Sink};
+use crate::run::engine::{LineMatch, Sink};
 
 use super::splice::{ListMerge, merge_lists};
 

@@ -10,7 +10,7 @@
 //! | `level` | the rule's level |
 //! | `rule` | the rule's title |
 //! | `tactics`, `techniques` | ATT&CK, from the rule's tags (`execution; persistence`, `T1059.001`) |
-//! | `details` | the event's telling fields for the rule's logsource ([`crate::hits::DETAILS`]) |
+//! | `details` | the event's telling fields for the rule's logsource ([`crate::output::hits::DETAILS`]) |
 //! | `file`, `line` | where the event is (1-based line) |
 //! | `copies` | how many events of the input are this record (Plaso writes each Windows record twice) |
 //! | `rule_id`, `rule_file` | the rule |
@@ -19,15 +19,15 @@
 //! sorted by time (events without time last, then by file and line), when
 //! the run ends. Plaso's copies of one Windows record are one row unless
 //! `all_copies` is set. It does not decide what is a hit (the engine) or
-//! which fields are shown (see [`crate::hits`]).
+//! which fields are shown (see [`crate::output::hits`]).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::compile::Ruleset;
-use crate::engine::{LineMatch, Sink};
-use crate::hits::{self, HitFields};
-use crate::time::EventTime;
+use crate::run::engine::{LineMatch, Sink};
+use crate::output::hits::{self, HitFields};
+use crate::event::time::EventTime;
 
 /// The timeline's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,7 +34,7 @@ use super::index::{IndexMapping, KEYWORD_IGNORE_ABOVE};
 use super::query_string::{self, QueryAst, Term};
 use super::run::{InputText, TsResults, TsRule};
 use crate::compile::{Ruleset, Slot};
-use crate::engine::{LineMatch, Sink};
+use crate::run::engine::{LineMatch, Sink};
 
 /// How many example events to keep per rule and direction.
 pub const EXAMPLES: usize = 3;

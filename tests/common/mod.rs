@@ -290,9 +290,9 @@ pub fn check_tagged(input: &[u8], kinds: &[Line], output: &[u8], matched_only: b
 
 /// Checks a `--matches` output: one line per (event, rule) in input order.
 /// The `time` a match line should carry: `datetime`, else `timestamp` in
-/// microseconds (see `sigma_match::time`).
+/// microseconds (see `sigma_match::event::time`).
 fn expected_time(ev: &Value) -> Value {
-    use sigma_match::time::EventTime;
+    use sigma_match::event::time::EventTime;
     let t = ev
         .get("datetime")
         .and_then(Value::as_str)

@@ -10,13 +10,15 @@
 //! rules that have no witness), and evaluate only those rules' condition
 //! trees.
 
+pub mod memo;
+
 use std::net::IpAddr;
 
 use crate::compile::{CompiledRule, Expr, Item, Pat, Ruleset, Scan, Slot, hit};
 use crate::event::{EventError, EventView, Kind, Val};
-use crate::memo::{self, Lookup, PackedHit, ScanMemo};
-use crate::rule::{Check, FieldRef};
-use crate::rule::value::{CmpOp, TimePart};
+use memo::{Lookup, PackedHit, ScanMemo};
+use crate::sigma::rule::{Check, FieldRef};
+use crate::sigma::value::{CmpOp, TimePart};
 
 /// Per-event hit state: which needles were seen (with their position bits)
 /// and which rules became candidates. Entries are stamped with a
@@ -118,7 +120,7 @@ fn scan_into(out: &mut Vec<PackedHit>, scan: &Scan, hay: &str) {
 /// miss.
 #[derive(Default)]
 pub struct Scanner {
-    /// Scan results of recently seen values (see [`crate::memo`]).
+    /// Scan results of recently seen values (see [`crate::eval::memo`]).
     pub memo: ScanMemo,
     found: Vec<PackedHit>,
     fold: String,
@@ -175,7 +177,7 @@ pub struct Matcher<'r> {
     kw_done: Vec<u32>,
     matched: Vec<u32>,
     /// Logsource classification cache (when the ruleset is scoped).
-    pub scope: crate::scope::ScopeScratch,
+    pub scope: crate::mapping::scope::ScopeScratch,
     /// Per rule: how many events it was evaluated on (for `--profile`).
     pub evaluated: Vec<u64>,
     pub profile_nanos: Option<Vec<u64>>,

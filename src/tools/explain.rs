@@ -21,7 +21,7 @@ use crate::error::RuleIssue;
 use crate::eval::Matcher;
 use crate::event::Kind;
 use crate::mapping::FieldMapping;
-use crate::rule::{
+use crate::sigma::rule::{
     Check, Condition, DetectionItem, FieldRef, Loaded, OfTarget, Quantifier, Rule, Search,
     resolve_of,
 };
@@ -42,9 +42,9 @@ pub enum ExplainError {
 pub fn find_rules(spec: &str, paths: &[PathBuf]) -> Result<Vec<Rule>, ExplainError> {
     let as_path = Path::new(spec);
     let loaded = if as_path.is_file() {
-        crate::rule::load_file(as_path)
+        crate::sigma::rule::load_file(as_path)
     } else {
-        crate::loader::load_paths(paths)
+        crate::compile::loader::load_paths(paths)
     };
     let mut out = Vec::new();
     for l in loaded {
@@ -277,9 +277,9 @@ fn quote(t: &str) -> String {
     q
 }
 
-fn raw_value(v: &crate::rule::RawValue) -> String {
+fn raw_value(v: &crate::sigma::rule::RawValue) -> String {
     match v {
-        crate::rule::RawValue::Str(s) => quote(s),
+        crate::sigma::rule::RawValue::Str(s) => quote(s),
         other => other.display(),
     }
 }
@@ -674,7 +674,7 @@ pub fn explain_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::{Logsource, parse_text};
+    use crate::sigma::rule::{Logsource, parse_text};
 
     /// A mapping that fans `Image` out to two fields and adds a logsource
     /// condition, like Timesketch's config does for Windows rules.

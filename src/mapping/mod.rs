@@ -4,7 +4,10 @@
 //! names and extra conditions of a concrete log format. The compiler only
 //! sees the [`FieldMapping`] trait; [`Identity`] leaves rules as written.
 
-use crate::rule::{DetectionItem, Logsource};
+pub mod scope;
+pub mod sigmac;
+
+use crate::sigma::rule::{DetectionItem, Logsource};
 
 /// Maps rule fields to event fields and adds logsource conditions.
 pub trait FieldMapping: Send + Sync {
@@ -38,14 +41,14 @@ pub fn load_placeholders(
     path: &std::path::Path,
 ) -> Result<std::collections::HashMap<String, Vec<String>>, crate::error::ConfigError> {
     use crate::error::ConfigError;
-    use crate::yaml::Value;
+    use crate::sigma::yaml::Value;
     let err = |pos, message: String| ConfigError {
         path: path.to_path_buf(),
         pos,
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(None, e.to_string()))?;
-    let docs = crate::yaml::load_documents(&text).map_err(|e| err(Some(e.pos), e.message))?;
+    let docs = crate::sigma::yaml::load_documents(&text).map_err(|e| err(Some(e.pos), e.message))?;
     let mut out = std::collections::HashMap::new();
     for doc in &docs {
         let Value::Map(entries) = &doc.value else {

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::compile::Ruleset;
 use crate::eval::Matcher;
 use crate::input::{Chunk, Feed, Next, lines};
-use crate::time::EventTime;
+use crate::event::time::EventTime;
 
 /// A matched line within a chunk: the match record sinks receive.
 #[derive(Debug, Clone, Default)]
@@ -73,7 +73,7 @@ impl TimeWindow {
     pub fn parse(
         from: Option<&str>,
         to: Option<&str>,
-    ) -> Result<TimeWindow, crate::time::TimeParseError> {
+    ) -> Result<TimeWindow, crate::event::time::TimeParseError> {
         let from = from.map(EventTime::parse).transpose()?;
         let to = match to {
             Some(t) => {
@@ -171,7 +171,7 @@ pub struct RunStats {
     /// Events a time window left out (with `--from`/`--to`).
     pub window: Option<WindowStats>,
     /// Events per logsource (scoped runs only).
-    pub scope: Option<crate::scope::ScopeStats>,
+    pub scope: Option<crate::mapping::scope::ScopeStats>,
 }
 
 /// What one input gave.

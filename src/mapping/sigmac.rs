@@ -34,9 +34,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ConfigError;
 use crate::mapping::FieldMapping;
-use crate::rule::modifier::apply_modifiers;
-use crate::rule::{DetectionItem, Logsource, RawValue};
-use crate::yaml::{self, Node, Pos, Value};
+use crate::sigma::modifier::apply_modifiers;
+use crate::sigma::rule::{DetectionItem, Logsource, RawValue};
+use crate::sigma::yaml::{self, Node, Pos, Value};
 
 /// Where a mapping sends a field.
 #[derive(Debug, Clone, PartialEq)]
@@ -806,7 +806,7 @@ mod tests {
     use super::*;
     use crate::compile::{CompileOptions, Ruleset};
     use crate::eval::Matcher;
-    use crate::rule::{Loaded, parse_text};
+    use crate::sigma::rule::{Loaded, parse_text};
 
     fn chain(configs: &[&str]) -> SigmacChain {
         let configs = configs

@@ -12,9 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::InputStats;
-use crate::loader::Filtered;
-use crate::report::FailedRule;
+use crate::run::engine::InputStats;
+use crate::compile::loader::Filtered;
+use crate::output::report::FailedRule;
 
 /// A run that would otherwise look clean but found nothing for a reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -17,6 +17,9 @@
 //!   events where a witness needle was seen, so most rules are never touched
 //!   for most events. Rules without a witness are evaluated on every event.
 
+pub mod field_usage;
+pub mod loader;
+
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -24,11 +27,11 @@ use regex::Regex;
 
 use crate::error::{RuleError, RuleIssue};
 use crate::event::{EventView, FieldId, FieldIndex};
-use crate::time::EventTime;
+use crate::event::time::EventTime;
 use crate::mapping::{FieldMapping, Identity};
-use crate::rule::modifier::compile_regex;
-use crate::rule::value::Part;
-use crate::rule::{
+use crate::sigma::modifier::compile_regex;
+use crate::sigma::value::Part;
+use crate::sigma::rule::{
     Check, Condition, DetectionItem, FieldRef, Pattern, Quantifier, Rule, Search, SigmaString,
     resolve_of,
 };
@@ -292,26 +295,26 @@ pub struct Ruleset {
     pub by_needle: Vec<Vec<(u32, u8)>>,
     /// Rules to evaluate when a field is present.
     pub by_field: Vec<Vec<u32>>,
-    /// Fields tried, in order, for an event's time (see [`crate::time`]).
+    /// Fields tried, in order, for an event's time (see [`crate::event::time`]).
     pub time_fields: Vec<FieldId>,
     /// How a number in a time field is read.
     pub time_number: fn(f64) -> Option<EventTime>,
     /// Fields whose values matched events carry to sinks
     /// ([`RulesetBuilder::carry`]), in the order they were asked for.
     pub carried: Vec<FieldId>,
-    /// Logsource scoping (see [`crate::scope`]); `None` runs every rule on
+    /// Logsource scoping (see [`crate::mapping::scope`]); `None` runs every rule on
     /// every event.
-    pub scope: Option<crate::scope::CompiledScope>,
+    pub scope: Option<crate::mapping::scope::CompiledScope>,
 }
 
 impl Ruleset {
     /// Turns on logsource scoping with `table`: the fields its conditions
     /// read join the field index (with no matchers), and each rule's
     /// logsource is resolved against it.
-    pub fn set_scope(&mut self, table: &crate::scope::ScopeTable) {
-        let logsources: Vec<&crate::rule::Logsource> =
+    pub fn set_scope(&mut self, table: &crate::mapping::scope::ScopeTable) {
+        let logsources: Vec<&crate::sigma::rule::Logsource> =
             self.rules.iter().map(|r| &r.rule.logsource).collect();
-        let scope = crate::scope::CompiledScope::new(table, &mut self.fields, &logsources);
+        let scope = crate::mapping::scope::CompiledScope::new(table, &mut self.fields, &logsources);
         let n = self.fields.len();
         self.field_scans.resize_with(n, Vec::new);
         self.by_field.resize_with(n, Vec::new);
@@ -320,7 +323,7 @@ impl Ruleset {
 
     /// [`RulesetBuilder::carry`] for a built ruleset: asks matched events to
     /// carry the values of the event field `name` to sinks; returns its
-    /// position in [`crate::engine::LineMatch::carried`].
+    /// position in [`crate::run::engine::LineMatch::carried`].
     pub fn carry(&mut self, name: &str) -> usize {
         let id = self.fields.intern(name);
         let n = self.fields.len();
@@ -340,7 +343,7 @@ impl Ruleset {
     pub fn event_time(&self, view: &EventView) -> Option<EventTime> {
         self.time_fields.iter().find_map(|&f| {
             view.values(f)
-                .find_map(|v| crate::time::from_value(v, self.time_number))
+                .find_map(|v| crate::event::time::from_value(v, self.time_number))
         })
     }
 
@@ -394,13 +397,13 @@ impl<'a> RulesetBuilder<'a> {
             uses_keywords: false,
             pool_bytes_limit: POOL_BYTES_LIMIT,
             time_fields,
-            time_number: crate::time::builtin_number,
+            time_number: crate::event::time::builtin_number,
             carried: Vec::new(),
         }
     }
 
     /// Asks matched events to carry the values of the (mapped, event-side)
-    /// field `name` to sinks ([`crate::engine::LineMatch::carried`]); returns
+    /// field `name` to sinks ([`crate::run::engine::LineMatch::carried`]); returns
     /// its position in that list. Asking twice gives the same position.
     pub fn carry(&mut self, name: &str) -> usize {
         let id = self.fields.intern(name);
@@ -581,7 +584,7 @@ impl<'a> RulesetBuilder<'a> {
     fn compile_rule(
         &mut self,
         rule: &Rule,
-    ) -> Result<Compiled, (Option<crate::yaml::Pos>, RuleError)> {
+    ) -> Result<Compiled, (Option<crate::sigma::yaml::Pos>, RuleError)> {
         let mut items = Vec::new();
         let mut uses_kw = false;
         let mut search_exprs = Vec::with_capacity(rule.detection.searches.len());
@@ -672,7 +675,7 @@ impl<'a> RulesetBuilder<'a> {
         items: &mut Vec<Item>,
         uses_kw: &mut bool,
         next: &mut Origin,
-    ) -> Result<Expr, (Option<crate::yaml::Pos>, RuleError)> {
+    ) -> Result<Expr, (Option<crate::sigma::yaml::Pos>, RuleError)> {
         let mut item = |this: &mut Self, i: &DetectionItem, items: &mut Vec<Item>| {
             let origin = *next;
             if let Origin::Search { item, .. } = next {
@@ -706,7 +709,7 @@ impl<'a> RulesetBuilder<'a> {
         origin: Origin,
         items: &mut Vec<Item>,
         uses_kw: &mut bool,
-    ) -> Result<Expr, (Option<crate::yaml::Pos>, RuleError)> {
+    ) -> Result<Expr, (Option<crate::sigma::yaml::Pos>, RuleError)> {
         let at = |e: RuleError| (Some(item.pos), e);
         let targets: Vec<Slot> = match &item.field {
             None => {
@@ -1157,7 +1160,7 @@ impl Ruleset {
 mod tests {
     use super::*;
     use crate::eval::Matcher;
-    use crate::rule::{Loaded, parse_text};
+    use crate::sigma::rule::{Loaded, parse_text};
 
     fn ruleset(yaml: &str) -> Ruleset {
         let rules = parse_text(std::path::Path::new("t.yml"), yaml)
@@ -1283,7 +1286,7 @@ mod tests {
     fn items_record_their_origin() {
         struct Fan;
         impl FieldMapping for Fan {
-            fn map_field(&self, _: &crate::rule::Logsource, f: &str) -> Vec<String> {
+            fn map_field(&self, _: &crate::sigma::rule::Logsource, f: &str) -> Vec<String> {
                 match f {
                     "Image" => vec!["Image".into(), "NewProcessName".into()],
                     f => vec![f.into()],

@@ -14,9 +14,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::compile::Ruleset;
-use crate::engine::{LineMatch, Sink};
-use crate::rule::Logsource;
-use crate::time::EventTime;
+use crate::run::engine::{LineMatch, Sink};
+use crate::sigma::rule::Logsource;
+use crate::event::time::EventTime;
 
 /// Fields that name the host, tried in order: EVTX `Computer` (evtx_dump,
 /// Plaso's `xml_string`), Plaso/Timesketch `hostname`, older Plaso

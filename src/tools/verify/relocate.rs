@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn never_overwrites_and_never_loses() {
-        let d = crate::verify::tests::tempdir("mv");
+        let d = crate::tools::verify::tests::tempdir("mv");
         std::fs::write(d.join("a.yml"), "A").unwrap();
         std::fs::write(d.join("b.yml"), "B").unwrap();
         assert_eq!(

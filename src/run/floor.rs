@@ -57,7 +57,7 @@ impl Parser {
 pub fn parse_only(inputs: &[String]) -> FloorStats {
     let start = Instant::now();
     let mut stats = FloorStats::default();
-    let mut feed = Feed::new(inputs, crate::engine::batch_size());
+    let mut feed = Feed::new(inputs, crate::run::engine::batch_size());
     loop {
         let batch = match feed.next_batch() {
             Next::Done => break,

@@ -7,17 +7,14 @@
 //! evaluate (correlation and filter documents). Everything here is
 //! backend-agnostic: field mapping lives in `mapping`, matchers in `compile`.
 
-pub mod condition;
-pub mod modifier;
-pub mod value;
-
 use std::path::{Path, PathBuf};
 
+use super::{condition, modifier};
 use crate::error::{RuleError, RuleIssue, Unsupported};
-use crate::yaml::{self, Node, Pos, Value};
-pub use condition::{Condition, OfTarget, Quantifier};
-pub use modifier::{Applied, Modifier};
-pub use value::{Check, FieldRef, Pattern, RawValue, SigmaString};
+use crate::sigma::yaml::{self, Node, Pos, Value};
+pub use super::condition::{Condition, OfTarget, Quantifier};
+pub use super::modifier::{Applied, Modifier};
+pub use super::value::{Check, FieldRef, Pattern, RawValue, SigmaString};
 
 /// A rule's `logsource`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{RuleError, RuleIssue};
-use crate::rule::{self, Loaded};
+use crate::sigma::rule::{self, Loaded};
 
 /// Lists rule files under the given paths (files are taken as given).
 pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
@@ -89,7 +89,7 @@ fn load_paths_keeping(paths: &[PathBuf], keep_yaml: bool) -> Vec<Loaded> {
             if !keep_yaml {
                 for d in &mut docs {
                     if let Loaded::Rule(r) = d {
-                        r.raw.value = crate::yaml::Value::Null;
+                        r.raw.value = crate::sigma::yaml::Value::Null;
                     }
                 }
             }
@@ -143,12 +143,12 @@ pub enum Dropped {
     Excluded(usize),
 }
 
-/// The rank of a level in [`crate::verify::LEVELS`] (unknown or missing:
+/// The rank of a level in [`crate::tools::verify::LEVELS`] (unknown or missing:
 /// 0, `informational`).
 pub fn level_rank(level: Option<&str>) -> usize {
     level
         .and_then(|l| {
-            crate::verify::LEVELS
+            crate::tools::verify::LEVELS
                 .iter()
                 .position(|x| x.eq_ignore_ascii_case(l))
         })
@@ -230,7 +230,7 @@ pub fn load_ruleset(
     opts: crate::compile::CompileOptions<'_>,
 ) -> (
     crate::compile::Ruleset,
-    Vec<crate::report::FailedRule>,
+    Vec<crate::output::report::FailedRule>,
     Filtered,
 ) {
     let mut failed = Vec::new();
@@ -249,7 +249,7 @@ pub fn load_ruleset(
                 }
             },
             Loaded::Failed { issue, title, id } => {
-                failed.push(crate::report::FailedRule { issue, title, id })
+                failed.push(crate::output::report::FailedRule { issue, title, id })
             }
         }
     }
@@ -257,7 +257,7 @@ pub fn load_ruleset(
     for r in rules {
         let (title, id) = (r.title.clone(), r.id.clone());
         if let Err(issue) = b.add(r) {
-            failed.push(crate::report::FailedRule {
+            failed.push(crate::output::report::FailedRule {
                 issue,
                 title: Some(title),
                 id,

@@ -70,7 +70,7 @@ pub fn verify_timesketch(
     config: &TimesketchConfig,
     opts: TimesketchOptions,
 ) -> (Verified, TimesketchSummary) {
-    let (files, issues) = crate::loader::rule_files(paths);
+    let (files, issues) = crate::compile::loader::rule_files(paths);
     let results: Vec<(PathBuf, Result<crate::timesketch::query::TimesketchQuery, TimesketchError>)> = files
         .par_iter()
         .map(|path| {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::compile::Ruleset;
-use crate::engine::{Malformed, RunStats};
+use crate::run::engine::{Malformed, RunStats};
 use crate::error::RuleIssue;
 
 /// Whether a rule ran, as the report shows it.
@@ -74,7 +74,7 @@ pub struct RuleRow {
     pub last_seen: Option<String>,
     /// With scoping: how the rule's logsource relates to the table.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::scope::RuleScope>,
+    pub scope: Option<crate::mapping::scope::RuleScope>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evaluated: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,7 +124,7 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     pub events_per_second: f64,
     /// Field values looked up in the scan memo, and how many it answered
-    /// without running an automaton (see `sigma_match::memo`).
+    /// without running an automaton (see `sigma_match::eval::memo`).
     pub value_scans: u64,
     pub value_scans_memoised: u64,
 }
@@ -141,7 +141,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub input_warnings: Vec<String>,
     /// Per input: what it was read as and what it gave.
-    pub inputs: Vec<crate::engine::InputStats>,
+    pub inputs: Vec<crate::run::engine::InputStats>,
     pub failures_by_reason: BTreeMap<String, usize>,
     /// Warnings about the mapping configuration(s), `file:line:col: warning: ...`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -149,7 +149,7 @@ pub struct Report {
     /// How many rules the filters (`--status`, `--level`, `--min-level`,
     /// `--exclude-rules`) left out.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filtered: Option<crate::loader::Filtered>,
+    pub filtered: Option<crate::compile::loader::Filtered>,
     /// Hits (over distinct records) by level, most severe first.
     pub hits_by_level: Vec<NameCount>,
     /// Hits by ATT&CK tactic, in matrix order.
@@ -158,7 +158,7 @@ pub struct Report {
     pub hits_by_host: Vec<NameCount>,
     /// Events `--from`/`--to` left out.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<crate::engine::WindowStats>,
+    pub window: Option<crate::run::engine::WindowStats>,
     /// Colour the table by level (a terminal without `NO_COLOR`).
     #[serde(skip)]
     pub color: bool,
@@ -190,12 +190,12 @@ pub struct Scoping {
     /// `path: product: x, ...`.
     pub unscoped: Vec<String>,
     #[serde(flatten)]
-    pub stats: crate::scope::ScopeStats,
+    pub stats: crate::mapping::scope::ScopeStats,
 }
 
 impl Scoping {
     fn of(ruleset: &Ruleset, stats: &RunStats) -> Option<Scoping> {
-        use crate::scope::RuleScope;
+        use crate::mapping::scope::RuleScope;
         let scope = ruleset.scope.as_ref()?;
         let mut s = Scoping {
             table: scope.origin.clone(),
@@ -322,14 +322,14 @@ impl Report {
             });
         }
         rows.sort_by(|a, b| {
-            crate::loader::level_rank(b.level.as_deref())
-                .cmp(&crate::loader::level_rank(a.level.as_deref()))
+            crate::compile::loader::level_rank(b.level.as_deref())
+                .cmp(&crate::compile::loader::level_rank(a.level.as_deref()))
                 .then_with(|| b.count.cmp(&a.count))
                 .then_with(|| a.path.cmp(&b.path))
                 .then_with(|| a.title.cmp(&b.title))
         });
         // Fields referenced by rules (after mapping) that never occurred in the input.
-        let usage = crate::field_usage::FieldUsage::of(ruleset);
+        let usage = crate::compile::field_usage::FieldUsage::of(ruleset);
         let mut missing = Vec::new();
         for (fid, name) in ruleset.fields.names().iter().enumerate() {
             if stats.field_seen.get(fid).copied().unwrap_or(0) == 0
@@ -386,7 +386,7 @@ impl Report {
 
     /// Adds what the [`HitSummary`] of the run saw: per rule hits over
     /// distinct records and first/last time; hits by level, tactic, host.
-    pub fn add_hits(&mut self, ruleset: &Ruleset, hits: &crate::hits::HitSummary) {
+    pub fn add_hits(&mut self, ruleset: &Ruleset, hits: &crate::output::hits::HitSummary) {
         let mut by_path: std::collections::HashMap<(&str, &str), usize> = Default::default();
         for (i, r) in ruleset.rules.iter().enumerate() {
             by_path.insert((r.rule.path.to_str().unwrap_or(""), r.rule.title.as_str()), i);
@@ -398,10 +398,10 @@ impl Report {
             if h.hits == 0 {
                 continue;
             }
-            *levels.entry(crate::loader::level_rank(r.rule.level.as_deref())).or_default() += h.hits;
-            for t in crate::hits::attack(&r.rule.tags).0 {
+            *levels.entry(crate::compile::loader::level_rank(r.rule.level.as_deref())).or_default() += h.hits;
+            for t in crate::output::hits::attack(&r.rule.tags).0 {
                 let t = t.replace('-', "_");
-                if let Some(k) = crate::hits::TACTICS.iter().position(|x| *x == t) {
+                if let Some(k) = crate::output::hits::TACTICS.iter().position(|x| *x == t) {
                     *tactics.entry(k).or_default() += h.hits;
                 }
             }
@@ -422,14 +422,14 @@ impl Report {
             .into_iter()
             .rev()
             .map(|(k, n)| NameCount {
-                name: crate::verify::LEVELS[k].to_string(),
+                name: crate::tools::verify::LEVELS[k].to_string(),
                 hits: n,
             })
             .collect();
         self.hits_by_tactic = tactics
             .into_iter()
             .map(|(k, n)| NameCount {
-                name: crate::hits::TACTICS[k].replace('_', "-"),
+                name: crate::output::hits::TACTICS[k].replace('_', "-"),
                 hits: n,
             })
             .collect();
@@ -803,7 +803,7 @@ mod tests {
         assert_eq!(cut("abcd", 4), "abcd");
     }
     use crate::compile::CompileOptions;
-    use crate::rule::{Loaded, parse_text};
+    use crate::sigma::rule::{Loaded, parse_text};
 
     #[test]
     fn profile_lists_every_rule_by_cost_and_marks_rules_without_witness() {

@@ -37,11 +37,11 @@ use rustc_hash::FxHashMap;
 
 use crate::error::ConfigError;
 use crate::event::{EventView, FieldId, FieldIndex};
-use crate::rule::Logsource;
-use crate::yaml::{self, Node, Pos, Value};
+use crate::sigma::rule::Logsource;
+use crate::sigma::yaml::{self, Node, Pos, Value};
 
 /// The built-in table, `configs/logsources.yml`.
-pub const BUILTIN: &str = include_str!("../configs/logsources.yml");
+pub const BUILTIN: &str = include_str!("../../configs/logsources.yml");
 
 /// The three logsource dimensions, in this order everywhere.
 pub const DIMS: [&str; 3] = ["product", "service", "category"];

@@ -161,7 +161,7 @@ fn table<'a>(
 mod tests {
     use super::*;
     use crate::compile::{CompileOptions, Ruleset};
-    use crate::rule::{Loaded, parse_text};
+    use crate::sigma::rule::{Loaded, parse_text};
 
     #[test]
     fn before_and_after_mapping() {
@@ -173,12 +173,12 @@ mod tests {
                 Loaded::Failed { issue, .. } => panic!("{issue}"),
             })
             .collect();
-        let cfg = crate::sigmac::SigmacConfig::parse(
+        let cfg = crate::mapping::sigmac::SigmacConfig::parse(
             std::path::Path::new("c.yml"),
             "fieldmappings:\n  EventID: event_identifier\n  CommandLine:\n    product=windows: xml_string\n    default: cmd\n",
         )
         .unwrap();
-        let chain = crate::sigmac::SigmacChain { configs: vec![cfg] };
+        let chain = crate::mapping::sigmac::SigmacChain { configs: vec![cfg] };
         let (rs, issues) = Ruleset::compile(
             rules,
             CompileOptions {

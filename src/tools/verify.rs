@@ -23,8 +23,9 @@ use serde::Serialize;
 use crate::compile::{CompileOptions, RulesetBuilder};
 use crate::error::RuleError;
 use crate::mapping::FieldMapping;
-use crate::rule::{Condition, Loaded, OfTarget, Rule, condition};
-use crate::yaml::{Node, Pos, Value};
+use crate::sigma::condition;
+use crate::sigma::rule::{Condition, Loaded, OfTarget, Rule};
+use crate::sigma::yaml::{Node, Pos, Value};
 
 /// How bad a finding is: errors make the rule unusable (and `verify` exit
 /// non-zero); warnings are legal Sigma that sigma-match cannot run (e.g.
@@ -130,8 +131,8 @@ impl Verified {
 
 /// Verifies every rule under `paths` (walked like the main command).
 pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
-    let (files, _) = crate::loader::rule_files(paths);
-    let loaded = crate::loader::load_paths(paths);
+    let (files, _) = crate::compile::loader::rule_files(paths);
+    let loaded = crate::compile::loader::load_paths(paths);
     let per_unit: Vec<(RuleUnit, Vec<Finding>)> = loaded
         .into_par_iter()
         .enumerate()

@@ -16,8 +16,8 @@
 use std::collections::HashMap;
 
 use crate::mapping::FieldMapping;
-use crate::rule::value::{CmpOp, Part, TimePart};
-use crate::rule::{
+use crate::sigma::value::{CmpOp, Part, TimePart};
+use crate::sigma::rule::{
     Check, Condition, DetectionItem, Logsource, Pattern, Quantifier, Rule, Search, SigmaString, resolve_of,
 };
 
@@ -511,7 +511,7 @@ fn render(q: &Q) -> String {
 mod tests {
     use super::*;
     use crate::mapping::Identity;
-    use crate::rule::{Loaded, parse_text};
+    use crate::sigma::rule::{Loaded, parse_text};
     use std::path::Path;
 
     /// The parts of Timesketch's `data/sigma_config.yaml` (copied in
@@ -539,16 +539,16 @@ mod tests {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                let doc = crate::yaml::load_documents(&text).unwrap().remove(0);
+                let doc = crate::sigma::yaml::load_documents(&text).unwrap().remove(0);
                 let (k, v) = &doc.entries()[0].1.entries()[0];
-                let values: Vec<crate::rule::RawValue> = match &v.value {
-                    crate::yaml::Value::Seq(items) => items
+                let values: Vec<crate::sigma::rule::RawValue> = match &v.value {
+                    crate::sigma::yaml::Value::Seq(items) => items
                         .iter()
-                        .map(|i| crate::rule::RawValue::Str(i.scalar_text().unwrap()))
+                        .map(|i| crate::sigma::rule::RawValue::Str(i.scalar_text().unwrap()))
                         .collect(),
                     _ => unreachable!(),
                 };
-                let applied = crate::rule::modifier::apply_modifiers(true, &[], &values).unwrap();
+                let applied = crate::sigma::modifier::apply_modifiers(true, &[], &values).unwrap();
                 vec![DetectionItem {
                     field: k.scalar_text(),
                     modifiers: vec![],

@@ -354,8 +354,8 @@ pub enum RawValue {
 
 impl RawValue {
     /// The value of a YAML scalar node; `None` for lists and mappings.
-    pub fn from_node(n: &crate::yaml::Node) -> Option<RawValue> {
-        use crate::yaml::Value;
+    pub fn from_node(n: &crate::sigma::yaml::Node) -> Option<RawValue> {
+        use crate::sigma::yaml::Value;
         Some(match &n.value {
             Value::Str(s) => RawValue::Str(s.clone()),
             Value::Int(i) => RawValue::Int(*i),

@@ -545,8 +545,8 @@ impl Report {
         const TITLE: usize = 50;
         let _ = writeln!(
             out,
-            "{:<8}  {:>7}  {:>7}  {:<19}  {:<19}  {}",
-            "level", "hits", "events", "first seen (UTC)", "last seen (UTC)", "rule"
+            "{:<8}  {:>7}  {:>7}  {:<19}  {:<19}  rule",
+            "level", "hits", "events", "first seen (UTC)", "last seen (UTC)"
         );
         for r in rows {
             let level = match r.level.as_deref().unwrap_or("-") {

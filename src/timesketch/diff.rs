@@ -39,11 +39,14 @@ use crate::run::engine::{LineMatch, Sink};
 /// How many example events to keep per rule and direction.
 pub const EXAMPLES: usize = 3;
 
+/// One input's matched lines: (line number, indexes of the matching rules).
+pub type LineHits = Vec<(u64, Vec<u32>)>;
+
 /// Collects the spec reading's matches per input line (a [`Sink`]).
 #[derive(Debug, Default)]
 pub struct SpecCollector {
-    /// Per input, in the order inputs were given: (line, rules).
-    pub hits: Vec<(String, Vec<(u64, Vec<u32>)>)>,
+    /// Per input, in the order inputs were given: (input name, its hits).
+    pub hits: Vec<(String, LineHits)>,
 }
 
 impl Sink for SpecCollector {

@@ -114,27 +114,94 @@ enum Command {
     Fields(FieldsArgs),
 }
 
+/// Which rules are loaded and how they compile: one declaration shared by
+/// every subcommand (the run, `verify`, `explain`, `fields`), so the options
+/// cannot drift between them.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct RuleArgs {
+    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Only rules with this status (repeatable or comma-separated), e.g. `stable` as Timesketch runs.
+    #[arg(long, value_delimiter = ',', value_parser = status_values(), ignore_case = true)]
+    status: Vec<String>,
+    /// Only rules with this level (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = level_values(), ignore_case = true)]
+    level: Vec<String>,
+    /// Only rules at this level or above (a rule without a level counts as informational).
+    #[arg(long, value_name = "LEVEL", value_parser = level_values(), ignore_case = true)]
+    min_level: Option<String>,
+    /// Leave out the rules named in FILE: one rule id or title per line, `#` comments.
+    #[arg(long, value_name = "FILE")]
+    exclude_rules: Option<PathBuf>,
+    /// Fields searched by keyword (field-less) detections; default: every string value.
+    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
+    keyword_fields: Option<Vec<String>>,
+    /// Say more about what was read (e.g. configuration keys that are ignored).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+impl RuleArgs {
+    /// Whether any of the rule filters is given.
+    fn filters(&self) -> bool {
+        !self.status.is_empty()
+            || !self.level.is_empty()
+            || self.min_level.is_some()
+            || self.exclude_rules.is_some()
+    }
+
+    /// The rule filter of `--status`, `--level`, `--min-level` and `--exclude-rules`.
+    fn filter(&self) -> Result<RuleFilter> {
+        Ok(RuleFilter {
+            statuses: self.status.clone(),
+            levels: self.level.clone(),
+            min_level: self.min_level.clone(),
+            exclude: match &self.exclude_rules {
+                Some(p) => loader::read_exclusions(p).context("reading the rule exclusion list")?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
+/// How events are read: shared by every subcommand. They apply where a
+/// subcommand reads events (the run, `explain --event/--events`); `verify`
+/// and `fields` read none and accept them so one command line fits all.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+struct EventArgs {
+    /// Do not resolve fields of Plaso Windows records from their `xml_string`.
+    #[arg(long)]
+    no_evtx_xml: bool,
+    /// Do not let `hostname` and `computer_name` stand in for each other
+    /// (by default a rule naming one finds the other when the event lacks it).
+    #[arg(long)]
+    no_host_alias: bool,
+}
+
+/// The output format: shared by every subcommand.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct FormatArgs {
+    /// Output format (`explain` has only the table, i.e. text, form).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
 /// `sigma-match fields RULES... [-c CONFIG]`.
 #[derive(Debug, clap::Args)]
 struct FieldsArgs {
     /// Rule files or directories.
     #[arg(value_name = "RULES", required = true)]
     rules: Vec<PathBuf>,
-    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Only rules with this status (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',', value_parser = status_values(), ignore_case = true)]
-    status: Vec<String>,
-    /// Only rules with this level (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',', value_parser = level_values(), ignore_case = true)]
-    level: Vec<String>,
-    /// Also list the ignored keys of the configuration files.
-    #[arg(short, long)]
-    verbose: bool,
+    #[command(flatten)]
+    rule: RuleArgs,
+    #[command(flatten)]
+    event: EventArgs,
+    #[command(flatten)]
+    output: FormatArgs,
 }
 
 /// `sigma-match verify RULES...`
@@ -143,12 +210,12 @@ struct VerifyArgs {
     /// Rule files or directories (recursive; `deprecated` folders skipped).
     #[arg(value_name = "RULES", required = true)]
     rules: Vec<PathBuf>,
-    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    rule: RuleArgs,
+    #[command(flatten)]
+    event: EventArgs,
+    #[command(flatten)]
+    output: FormatArgs,
     /// Move each rule file with an error into DIR (keeping its relative path; never overwrites)
     /// and append the reasons to DIR/debug.log.
     #[arg(long = "move", value_name = "DIR")]
@@ -156,9 +223,6 @@ struct VerifyArgs {
     /// Also exit with status 1 when there are only warnings.
     #[arg(long)]
     deny_warnings: bool,
-    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
-    #[arg(long, value_name = "FILE")]
-    placeholders: Option<PathBuf>,
     /// Only print the summary, not one line per finding.
     #[arg(short, long)]
     quiet: bool,
@@ -179,9 +243,12 @@ struct ExplainArgs {
     /// A rule file, or a rule id looked up in the -r paths.
     #[arg(value_name = "RULE")]
     rule: String,
-    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Vec<PathBuf>,
+    #[command(flatten)]
+    rules_opts: RuleArgs,
+    #[command(flatten)]
+    event_opts: EventArgs,
+    #[command(flatten)]
+    output: FormatArgs,
     /// Rule files or directories to look the rule id up in. Repeatable.
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
@@ -197,12 +264,6 @@ struct ExplainArgs {
     /// Also print the rule as a query for another system.
     #[arg(long, value_enum)]
     query: Option<QueryKind>,
-    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
-    #[arg(long, value_name = "FILE")]
-    placeholders: Option<PathBuf>,
-    /// Fields searched by keyword (field-less) detections; default: every string value.
-    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
-    keyword_fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -226,30 +287,12 @@ struct RunArgs {
     /// An event file or folder (JSONL, CSV, .evtx; plain or compressed), or `-` for standard input. Repeatable.
     #[arg(short = 'e', long = "events", value_name = "FILE")]
     events: Vec<String>,
-    /// Output format of the report.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Only rules with this status (repeatable or comma-separated), e.g. `stable` as Timesketch runs.
-    #[arg(long, value_delimiter = ',', value_parser = status_values(), ignore_case = true)]
-    status: Vec<String>,
-    /// Only rules with this level (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',', value_parser = level_values(), ignore_case = true)]
-    level: Vec<String>,
-    /// Only rules at this level or above (a rule without a level counts as informational).
-    #[arg(long, value_name = "LEVEL", value_parser = level_values(), ignore_case = true)]
-    min_level: Option<String>,
-    /// Leave out the rules named in FILE: one rule id or title per line, `#` comments.
-    #[arg(long, value_name = "FILE")]
-    exclude_rules: Option<PathBuf>,
-    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
-    #[arg(long, value_name = "FILE")]
-    placeholders: Option<PathBuf>,
-    /// Fields searched by keyword (field-less) detections; default: every string value.
-    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
-    keyword_fields: Option<Vec<String>>,
-    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Vec<PathBuf>,
+    #[command(flatten)]
+    rule: RuleArgs,
+    #[command(flatten)]
+    event: EventArgs,
+    #[command(flatten)]
+    output: FormatArgs,
     /// Run every rule on every event (no logsource scoping), as Timesketch
     /// without a logsource mapping and rsigma without a pipeline do.
     #[arg(long)]
@@ -258,16 +301,6 @@ struct RunArgs {
     /// configs/logsources.yml; see docs/scoping.md).
     #[arg(long, value_name = "FILE", conflicts_with = "no_scope")]
     logsources: Option<PathBuf>,
-    /// Say more about what was read (e.g. configuration keys that are ignored).
-    #[arg(short, long)]
-    verbose: bool,
-    /// Do not resolve fields of Plaso Windows records from their `xml_string`.
-    #[arg(long)]
-    no_evtx_xml: bool,
-    /// Do not let `hostname` and `computer_name` stand in for each other
-    /// (by default a rule naming one finds the other when the event lacks it).
-    #[arg(long)]
-    no_host_alias: bool,
     /// Exit with status 1 if any rule failed to load or any line was malformed.
     #[arg(long)]
     strict: bool,
@@ -427,8 +460,9 @@ fn verify(args: VerifyArgs) -> Result<u8> {
     if args.timesketch {
         return verify_timesketch(args);
     }
-    let placeholders = placeholders(&args.placeholders)?;
-    let chain = load_configs(&args.config, false)?;
+    let placeholders = placeholders(&args.rule.placeholders)?;
+    let filter = args.rule.filter()?;
+    let chain = load_configs(&args.rule.config, args.rule.verbose)?;
     for w in chain.warnings() {
         eprintln!("sigma-match: {w}");
     }
@@ -438,6 +472,8 @@ fn verify(args: VerifyArgs) -> Result<u8> {
         &v::Options {
             mapping,
             placeholders: &placeholders,
+            keyword_fields: args.rule.keyword_fields.clone(),
+            filter: &filter,
         },
     );
     let moved = match &args.move_to {
@@ -447,7 +483,7 @@ fn verify(args: VerifyArgs) -> Result<u8> {
         ),
         None => None,
     };
-    match args.format {
+    match args.output.format {
         Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
         Format::Table => {
             if !args.quiet {
@@ -475,7 +511,12 @@ fn verify(args: VerifyArgs) -> Result<u8> {
 fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
     use sigma_match::tools::verify::timesketch::{TimesketchOptions, verify_timesketch};
     use sigma_match::tools::verify::{output, relocate};
-    let config = timesketch_config(&args.config)?;
+    anyhow::ensure!(
+        !args.rule.filters(),
+        "verify --timesketch checks the rules as Timesketch imports them: \
+         --status, --level, --min-level and --exclude-rules do not apply (see --all-statuses)"
+    );
+    let config = timesketch_config(&args.rule.config)?;
     let (verified, summary) = verify_timesketch(
         &args.rules,
         &config,
@@ -490,7 +531,7 @@ fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
         ),
         None => None,
     };
-    match args.format {
+    match args.output.format {
         Format::Json => {
             let mut doc: serde_json::Value =
                 serde_json::from_str(&output::to_json(&verified, moved.as_deref()))?;
@@ -586,25 +627,14 @@ fn run(cli: RunArgs) -> Result<u8> {
     let (rule_paths, events) = split_paths(&cli)?;
     preflight::check_paths(&rule_paths, &events)?;
     sigma_match::output::remove_partials_on_signals().context("installing signal handlers")?;
-    let placeholders: HashMap<String, Vec<String>> = match &cli.placeholders {
-        Some(p) => mapping::load_placeholders(p)?,
-        None => HashMap::new(),
-    };
-    let filter = RuleFilter {
-        statuses: cli.status.clone(),
-        levels: cli.level.clone(),
-        min_level: cli.min_level.clone(),
-        exclude: match &cli.exclude_rules {
-            Some(p) => loader::read_exclusions(p).context("reading the rule exclusion list")?,
-            None => Vec::new(),
-        },
-    };
-    let chain = load_configs(&cli.config, cli.verbose)?;
+    let placeholders = placeholders(&cli.rule.placeholders)?;
+    let filter = cli.rule.filter()?;
+    let chain = load_configs(&cli.rule.config, cli.rule.verbose)?;
     let mapping = mapping_of(&chain);
     let opts = CompileOptions {
         mapping,
         placeholders: &placeholders,
-        keyword_fields: cli.keyword_fields.clone(),
+        keyword_fields: cli.rule.keyword_fields.clone(),
     };
     let scope_table = match (&cli.logsources, cli.no_scope) {
         (_, true) => None,
@@ -628,8 +658,8 @@ fn run(cli: RunArgs) -> Result<u8> {
     let ruleset = std::mem::ManuallyDrop::new(ruleset);
     let run_opts = RunOptions {
         window,
-        no_evtx_xml: cli.no_evtx_xml,
-        no_host_alias: cli.no_host_alias,
+        no_evtx_xml: cli.event.no_evtx_xml,
+        no_host_alias: cli.event.no_host_alias,
         profile: cli.profile,
         keep_malformed: cli.max_malformed,
         progress: !cli.quiet && std::io::stderr().is_terminal(),
@@ -701,7 +731,7 @@ fn run(cli: RunArgs) -> Result<u8> {
             std::io::stdout().is_terminal()
         };
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
-    let text = match cli.format {
+    let text = match cli.output.format {
         Format::Json => format!("{}\n", report.to_json()),
         Format::Table => report.to_table(TableOptions {
             show_zero: cli.all_rules,
@@ -766,8 +796,8 @@ fn run_timesketch(
         cli.matches.is_none(),
         "--matches lists the spec reading only; with --timesketch use --diff or --tag-out"
     );
-    let ts_config = timesketch_config(&cli.config)?;
-    let filter_statuses = &cli.status;
+    let ts_config = timesketch_config(&cli.rule.config)?;
+    let filter_statuses = &cli.rule.status;
     let mut spec = SpecCollector::default();
     let stats = engine::run(ruleset, events, run_opts, &mut [&mut spec])
         .context("evaluating the spec reading")?;
@@ -888,7 +918,7 @@ fn run_timesketch(
         sigma_match::run::engine::Sink::finish(&mut w).context("writing --tag-out")?;
         w.into_inner().commit()?;
     }
-    let mut text = match cli.format {
+    let mut text = match cli.output.format {
         Format::Json => {
             let mut j = d.to_json();
             j["config_warnings"] = serde_json::json!(
@@ -899,7 +929,7 @@ fn run_timesketch(
         }
         Format::Table => d.to_table(if cli.hits_only { 50 } else { usize::MAX }),
     };
-    if !failed.is_empty() && cli.format == Format::Table {
+    if !failed.is_empty() && cli.output.format == Format::Table {
         text.push_str(&format!(
             "{} rules failed to load in the spec reading (run without --timesketch for details)\n",
             failed.len()
@@ -915,14 +945,32 @@ fn run_timesketch(
 
 fn explain(args: ExplainArgs) -> Result<u8> {
     use sigma_match::tools::explain as ex;
-    let placeholders = placeholders(&args.placeholders)?;
-    let chain = load_configs(&args.config, false)?;
+    anyhow::ensure!(
+        args.output.format == Format::Table,
+        "explain prints text only: --format json is not available for it"
+    );
+    let placeholders = placeholders(&args.rules_opts.placeholders)?;
+    let filter = args.rules_opts.filter()?;
+    let chain = load_configs(&args.rules_opts.config, args.rules_opts.verbose)?;
     let mapping = mapping_of(&chain);
     let ts_config = match args.query {
-        Some(QueryKind::Timesketch) => Some(timesketch_config(&args.config)?),
+        Some(QueryKind::Timesketch) => Some(timesketch_config(&args.rules_opts.config)?),
         _ => None,
     };
+    let format_options = sigma_match::event::FormatOptions {
+        evtx_xml: !args.event_opts.no_evtx_xml,
+        host_name_alias: !args.event_opts.no_host_alias,
+    };
     let rules = match ex::find_rules(&args.rule, &args.rules) {
+        Ok(r) if args.rules_opts.filters() => {
+            let kept: Vec<_> = r.into_iter().filter(|r| filter.dropped(r).is_none()).collect();
+            anyhow::ensure!(
+                !kept.is_empty(),
+                "{}: left out by --status, --level, --min-level or --exclude-rules",
+                args.rule
+            );
+            kept
+        }
         Ok(r) => r,
         Err(e) => {
             // Timesketch may still import a file sigma-match cannot load.
@@ -947,7 +995,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         let opts = CompileOptions {
             mapping,
             placeholders: &placeholders,
-            keyword_fields: args.keyword_fields.clone(),
+            keyword_fields: args.rules_opts.keyword_fields.clone(),
         };
         let rs = match ex::compile_one(rule, opts) {
             Ok(rs) => rs,
@@ -965,6 +1013,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
                 .with_context(|| format!("--event wants FILE:LINE (1-based line), got `{spec}`"))?;
             let text = ex::read_event_line(std::path::Path::new(file), line)?;
             let mut m = sigma_match::eval::Matcher::new(&rs);
+            m.view.options = format_options;
             match ex::Outcome::evaluate(&mut m, &text) {
                 Ok(o) => {
                     outln!("event: {file}:{line}");
@@ -974,7 +1023,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             }
         } else if let Some(path) = &args.events {
             let (text, lines, matched, malformed) =
-                ex::explain_events(&rs, mapping, path, args.limit)?;
+                ex::explain_events(&rs, mapping, path, args.limit, format_options)?;
             out!("{text}");
             if matched == 0 {
                 out!("{}", ex::render(&rs, mapping, None));
@@ -1041,25 +1090,21 @@ fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
 
 fn fields(args: FieldsArgs) -> Result<u8> {
     preflight::check_paths(&args.rules, &[])?;
-    let chain = load_configs(&args.config, args.verbose)?;
+    let placeholders = placeholders(&args.rule.placeholders)?;
+    let filter = args.rule.filter()?;
+    let chain = load_configs(&args.rule.config, args.rule.verbose)?;
     let mapping = mapping_of(&chain);
-    let filter = RuleFilter {
-        statuses: args.status,
-        levels: args.level,
-        ..Default::default()
-    };
-    let placeholders = HashMap::new();
     let opts = CompileOptions {
         mapping,
         placeholders: &placeholders,
-        keyword_fields: None,
+        keyword_fields: args.rule.keyword_fields.clone(),
     };
     let (ruleset, failed, _) = loader::load_ruleset(&args.rules, &filter, opts);
     let usage = FieldUsage::of(&ruleset);
     for w in chain.warnings() {
         eprintln!("sigma-match: {w}");
     }
-    match args.format {
+    match args.output.format {
         Format::Json => outln!("{}", usage.to_json()),
         Format::Table => {
             out!("{}", usage.to_table());

@@ -641,12 +641,14 @@ pub fn explain_events(
     mapping: &dyn FieldMapping,
     path: &Path,
     limit: usize,
+    format_options: crate::event::FormatOptions,
 ) -> Result<(String, usize, usize, usize), ExplainError> {
     let err = |message: String| ExplainError::Event {
         path: path.display().to_string(),
         message,
     };
     let mut m = Matcher::new(rs);
+    m.view.options = format_options;
     let (mut lines, mut matched, mut malformed) = (0, 0, 0);
     let mut out = String::new();
     crate::input::each_line(&path.to_string_lossy(), |n, line| {

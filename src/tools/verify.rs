@@ -77,6 +77,10 @@ pub struct Options<'a> {
     pub mapping: &'a dyn FieldMapping,
     /// Values of `%placeholders%` for the `expand` modifier.
     pub placeholders: &'a HashMap<String, Vec<String>>,
+    /// Fields searched by keyword (field-less) detections (`None`: every string value).
+    pub keyword_fields: Option<Vec<String>>,
+    /// Which rules are checked (`--status`, `--level`, ...); the default keeps all.
+    pub filter: &'a crate::compile::loader::RuleFilter,
 }
 
 /// The outcome of verifying a set of rule paths.
@@ -132,7 +136,11 @@ impl Verified {
 /// Verifies every rule under `paths` (walked like the main command).
 pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
     let (files, _) = crate::compile::loader::rule_files(paths);
-    let loaded = crate::compile::loader::load_paths(paths);
+    let mut loaded = crate::compile::loader::load_paths(paths);
+    loaded.retain(|l| match l {
+        Loaded::Rule(r) => opts.filter.dropped(r).is_none(),
+        Loaded::Failed { .. } => true,
+    });
     let per_unit: Vec<(RuleUnit, Vec<Finding>)> = loaded
         .into_par_iter()
         .enumerate()
@@ -213,7 +221,7 @@ fn check_loaded(i: usize, l: Loaded, opts: &Options<'_>) -> (RuleUnit, Vec<Findi
             let compile = CompileOptions {
                 mapping: opts.mapping,
                 placeholders: opts.placeholders,
-                keyword_fields: None,
+                keyword_fields: opts.keyword_fields.clone(),
             };
             if let Err(issue) = RulesetBuilder::new(compile).add(*rule) {
                 findings.push(Finding {
@@ -635,6 +643,8 @@ mod tests {
             &Options {
                 mapping: &Identity,
                 placeholders: &placeholders,
+                keyword_fields: None,
+                filter: &Default::default(),
             },
         )
     }

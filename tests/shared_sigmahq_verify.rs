@@ -39,6 +39,8 @@ fn sigmahq_main_rules_verify_clean() {
         &verify::Options {
             mapping: &Identity,
             placeholders: &empty,
+            keyword_fields: None,
+            filter: &Default::default(),
         },
     );
     assert!(v.rules.len() >= 3000, "{} rules", v.rules.len());
@@ -68,6 +70,8 @@ fn whole_snapshot_verifies_without_losing_count() {
         &verify::Options {
             mapping: &Identity,
             placeholders: &empty,
+            keyword_fields: None,
+            filter: &Default::default(),
         },
     );
     assert_eq!(

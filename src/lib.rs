@@ -1,7 +1,72 @@
 //! # sigma-match
 //!
 //! Runs Sigma detection rules over forensic timelines (Plaso `json_line`,
-//! Timesketch JSONL, `evtx_dump` JSON) offline, without a search cluster.
+//! Timesketch JSONL, `evtx_dump` JSON, CSV, EVTX) offline, without a search
+//! cluster.
+//!
+//! ## Quick start
+//!
+//! Compile two rules from strings, match three JSON lines, print the ids of
+//! the rules that matched:
+//!
+//! ```
+//! use sigma_match::RulesBuilder;
+//!
+//! let rules = RulesBuilder::new()
+//!     .text("zmap.yml", "
+//! title: Zmap scan
+//! id: 8b2f8a7e-0000-4000-8000-000000000001
+//! logsource: {product: linux}
+//! detection:
+//!   sel: {message|contains: zmap}
+//!   condition: sel
+//! ")
+//!     .text("netsh.yml", "
+//! title: Netsh port proxy
+//! id: 8b2f8a7e-0000-4000-8000-000000000002
+//! logsource: {product: windows}
+//! detection:
+//!   sel: {CommandLine|contains|all: [netsh, portproxy]}
+//!   condition: sel
+//! ")
+//!     .build()?;
+//! assert_eq!(rules.len(), 2);
+//!
+//! let events = [
+//!     r#"{"message": "zmap -p 443 10.0.0.0/8"}"#,
+//!     r#"{"message": "nothing to see"}"#,
+//!     r#"{"CommandLine": "netsh interface portproxy add v4tov4 ..."}"#,
+//! ];
+//! let mut scratch = rules.scratch(); // one per thread, reused for every event
+//! let mut ids = Vec::new();
+//! for line in events {
+//!     for &r in scratch.matches(line.as_bytes())? {
+//!         let id = rules.rule(r).and_then(|info| info.id).unwrap_or("-");
+//!         println!("{id}");
+//!         ids.push(id.to_string());
+//!     }
+//! }
+//! assert_eq!(ids, ["8b2f8a7e-0000-4000-8000-000000000001", "8b2f8a7e-0000-4000-8000-000000000002"]);
+//! # Ok::<(), sigma_match::Error>(())
+//! ```
+//!
+//! ## The front door
+//!
+//! | type | what it is |
+//! |---|---|
+//! | [`RulesBuilder`] | rules from paths or strings, with options: mapping configurations, placeholders, status/level filters, exclusions, keyword fields, logsource [`Scoping`] |
+//! | [`Rules`] | the compiled ruleset: immutable, shared by all threads; [`Rules::rule`] describes a rule, [`Rules::failed`] lists the rules that did not load |
+//! | [`Scratch`] | per-thread scratch to evaluate one event with ([`Scratch::matches`]) |
+//! | [`Run`] | a parallel run over inputs given as paths or any [`std::io::Read`], handing [`Match`] records to [`Sink`]s, returning [`RunStats`] |
+//! | [`Error`] | the one error type |
+//!
+//! `examples/embed.rs` runs a rule folder over a file and a reader with a
+//! sink of its own. Everything else in the crate is the machinery behind
+//! these types and the command line: its modules are public for the
+//! `sigma-match` binary and the tests, hidden from these docs, and carry no
+//! stability promise.
+//!
+//! ## Inside
 //!
 //! The crate is split along the data flow, one folder per stage, in the
 //! order data passes through them (see `docs/architecture.md` for the
@@ -15,29 +80,49 @@
 //!
 //! | module | owns | a new ... goes here |
 //! |---|---|---|
-//! | [`sigma`] | Sigma text to a typed rule model: [`sigma::yaml`], [`sigma::rule`], [`sigma::value`], [`sigma::modifier`], [`sigma::condition`] | modifier, rule kind, condition syntax |
-//! | [`mapping`] | field mappings and logsource conditions: the [`mapping::FieldMapping`] trait, legacy sigmac configs ([`mapping::sigmac`]), logsource scoping ([`mapping::scope`]) | mapping source |
-//! | [`compile`] | rules to an immutable [`compile::Ruleset`] shared by all threads; finding, filtering and loading rule files ([`compile::loader`]); fields a ruleset references ([`compile::field_usage`]) | matcher kind |
-//! | [`input`] | every input as chunks of JSON lines: files (memory-mapped), streams, gzip/zstd/bzip2/xz, CSV, EVTX, folders | input container or encoding |
-//! | [`event`] | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`); event time ([`event::time`]) | event format |
-//! | [`eval`] | evaluating the compiled ruleset on an event, with per-thread scratch and the scan memo ([`eval::memo`]) | |
-//! | [`run`] | the parallel driver ([`run::engine`]: chunks to evaluation to sinks, counts), preflight checks, the parse-only floor | |
-//! | [`output`] | sinks and what results look like: tagged timelines, match lists, hit timelines, written atomically; hits ([`output::hits`]); the report table and JSON ([`output::report`]) | sink, output format |
-//! | [`tools`] | subcommands besides the run: [`tools::verify`], [`tools::explain`], [`tools::lucene`] | subcommand |
-//! | [`timesketch`] | Timesketch mode: rules converted and run as Timesketch does, its queries evaluated as OpenSearch would | |
-//! | [`error`] | the typed errors of all stages | |
+//! | `sigma` | Sigma text to a typed rule model: `sigma::yaml`, `sigma::rule`, `sigma::value`, `sigma::modifier`, `sigma::condition` | modifier, rule kind, condition syntax |
+//! | `mapping` | field mappings and logsource conditions: the `FieldMapping` trait, legacy sigmac configs (`mapping::sigmac`), logsource scoping (`mapping::scope`) | mapping source |
+//! | `compile` | rules to an immutable `Ruleset` shared by all threads; finding, filtering and loading rule files (`compile::loader`); fields a ruleset references (`compile::field_usage`) | matcher kind |
+//! | `input` | every input as chunks of JSON lines: files (memory-mapped), streams, gzip/zstd/bzip2/xz, CSV, EVTX, folders | input container or encoding |
+//! | `event` | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`); event time (`event::time`) | event format |
+//! | `eval` | evaluating the compiled ruleset on an event, with per-thread scratch and the scan memo (`eval::memo`) | |
+//! | `run` | the parallel driver (`run::engine`: chunks to evaluation to sinks, counts), preflight checks, the parse-only floor | |
+//! | `output` | sinks and what results look like: tagged timelines, match lists, hit timelines, written atomically; hits (`output::hits`); the report table and JSON (`output::report`) | sink, output format |
+//! | `tools` | subcommands besides the run: `tools::verify`, `tools::explain`, `tools::lucene` | subcommand |
+//! | `timesketch` | Timesketch mode: rules converted and run as Timesketch does, its queries evaluated as OpenSearch would | |
+//! | `error` | the typed errors of all stages | |
 //!
-//! Errors are typed ([`error`]); the library never panics on bad rules or
+//! Errors are typed (`error`); the library never panics on bad rules or
 //! events, it reports them with file and line and carries on.
 
+#![deny(missing_docs)]
+
+mod api;
+
+pub use api::{
+    Error, EventError, FormatOptions, Match, RuleInfo, Rules, RulesBuilder, Run, RunStats, Scoping,
+    Scratch, Sink,
+};
+
+#[doc(hidden)]
 pub mod compile;
+#[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
 pub mod eval;
+#[doc(hidden)]
 pub mod event;
+#[doc(hidden)]
 pub mod input;
+#[doc(hidden)]
 pub mod mapping;
+#[doc(hidden)]
 pub mod output;
+#[doc(hidden)]
 pub mod run;
+#[doc(hidden)]
 pub mod sigma;
+#[doc(hidden)]
 pub mod timesketch;
+#[doc(hidden)]
 pub mod tools;

@@ -18,9 +18,9 @@ use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::run::preflight;
 use sigma_match::output::report::{Report, TableOptions};
-use sigma_match::mapping::scope::ScopeTable;
 use sigma_match::mapping::sigmac::SigmacChain;
 use sigma_match::timesketch::query::TimesketchConfig;
+use sigma_match::{RulesBuilder, Scoping};
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
 /// start-up time measurably over the system allocator (see docs/performance.md).
@@ -152,6 +152,27 @@ impl RuleArgs {
             || !self.level.is_empty()
             || self.min_level.is_some()
             || self.exclude_rules.is_some()
+    }
+
+    /// The front door's builder for these options over the rule paths.
+    fn builder(&self, paths: &[PathBuf]) -> RulesBuilder {
+        let mut b = RulesBuilder::new();
+        for p in paths {
+            b = b.path(p);
+        }
+        for c in &self.config {
+            b = b.config(c);
+        }
+        if let Some(p) = &self.placeholders {
+            b = b.placeholder_file(p);
+        }
+        if let Some(p) = &self.exclude_rules {
+            b = b.exclusion_file(p);
+        }
+        b.statuses(self.status.clone())
+            .levels(self.level.clone())
+            .min_level(self.min_level.clone())
+            .keyword_fields(self.keyword_fields.clone())
     }
 
     /// The rule filter of `--status`, `--level`, `--min-level` and `--exclude-rules`.
@@ -627,35 +648,32 @@ fn run(cli: RunArgs) -> Result<u8> {
     let (rule_paths, events) = split_paths(&cli)?;
     preflight::check_paths(&rule_paths, &events)?;
     sigma_match::output::remove_partials_on_signals().context("installing signal handlers")?;
-    let placeholders = placeholders(&cli.rule.placeholders)?;
-    let filter = cli.rule.filter()?;
-    let chain = load_configs(&cli.rule.config, cli.rule.verbose)?;
-    let mapping = mapping_of(&chain);
-    let opts = CompileOptions {
-        mapping,
-        placeholders: &placeholders,
-        keyword_fields: cli.rule.keyword_fields.clone(),
+    let scoping = match (&cli.logsources, cli.no_scope) {
+        (_, true) => Scoping::Off,
+        (Some(p), false) => Scoping::File(p.clone()),
+        (None, false) => Scoping::Builtin,
     };
-    let scope_table = match (&cli.logsources, cli.no_scope) {
-        (_, true) => None,
-        (Some(p), false) => Some(ScopeTable::load(p).context("reading the logsource table")?),
-        (None, false) => Some(ScopeTable::builtin()),
-    };
-    let (mut ruleset, failed, filtered) = loader::load_ruleset(&rule_paths, &filter, opts);
-    preflight::check_loaded(ruleset.rules.len(), &failed, &filtered, &rule_paths, &events)?;
-    if let Some(t) = &scope_table {
-        ruleset.set_scope(t);
-    }
-    // Freeing ~100 MB of automatons and rule trees one by one at exit costs
-    // tens of milliseconds the OS does for free.
-    let hit_fields = sigma_match::output::hits::HitFields::ask(&mut ruleset);
+    let mut rules = cli.rule.builder(&rule_paths).scoping(scoping).build()?;
+    say_ignored_keys(rules.mapping_chain(), cli.rule.verbose);
+    preflight::check_loaded(
+        rules.len(),
+        rules.failed_rules(),
+        rules.filtered(),
+        &rule_paths,
+        &events,
+    )?;
+    let hit_fields = sigma_match::output::hits::HitFields::ask(rules.ruleset_mut());
     let window = match (&cli.from, &cli.to) {
         (None, None) => None,
         (f, t) => Some(
             engine::TimeWindow::parse(f.as_deref(), t.as_deref()).context("--from/--to")?,
         ),
     };
-    let ruleset = std::mem::ManuallyDrop::new(ruleset);
+    // Freeing ~100 MB of automatons and rule trees one by one at exit costs
+    // tens of milliseconds the OS does for free.
+    let rules = std::mem::ManuallyDrop::new(rules);
+    let (ruleset, failed, chain) = (rules.ruleset(), rules.failed_rules(), rules.mapping_chain());
+    let filtered = rules.filtered().clone();
     let run_opts = RunOptions {
         window,
         no_evtx_xml: cli.event.no_evtx_xml,
@@ -665,7 +683,7 @@ fn run(cli: RunArgs) -> Result<u8> {
         progress: !cli.quiet && std::io::stderr().is_terminal(),
     };
     if cli.timesketch {
-        return run_timesketch(&cli, &ruleset, &failed, &chain, &rule_paths, &events, &run_opts);
+        return run_timesketch(&cli, ruleset, failed, chain, &rule_paths, &events, &run_opts);
     }
     let spec = OutputSpec {
         tag_out: cli.tag_out.clone(),
@@ -712,16 +730,16 @@ fn run(cli: RunArgs) -> Result<u8> {
         );
     }
     let events = expanded.inputs;
-    let mut outputs = Outputs::open(&spec, &ruleset, &events)?;
-    let mut hits = sigma_match::output::hits::HitSummary::new(&ruleset, hit_fields);
+    let mut outputs = Outputs::open(&spec, ruleset, &events)?;
+    let mut hits = sigma_match::output::hits::HitSummary::new(ruleset, hit_fields);
     let stats = {
         let mut sinks = outputs.sinks();
         sinks.push(&mut hits);
-        engine::run(&ruleset, &events, &run_opts, &mut sinks).context("writing output")?
+        engine::run(ruleset, &events, &run_opts, &mut sinks).context("writing output")?
     };
-    let mut report = Report::new(&ruleset, &failed, &stats, cli.profile);
+    let mut report = Report::new(ruleset, failed, &stats, cli.profile);
     report.filtered = Some(filtered);
-    report.add_hits(&ruleset, &hits);
+    report.add_hits(ruleset, &hits);
     // Colour by level on a terminal only, and never with NO_COLOR set
     // (https://no-color.org: any non-empty value).
     report.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -1071,6 +1089,13 @@ fn mapping_of(chain: &SigmacChain) -> &dyn FieldMapping {
 /// keys are read and ignored. (Warnings go into the report.)
 fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
     let chain = SigmacChain::load(paths).context("reading mapping configuration")?;
+    say_ignored_keys(&chain, verbose);
+    Ok(chain)
+}
+
+/// With `verbose`, says on stderr which keys of the configurations are read
+/// and ignored.
+fn say_ignored_keys(chain: &SigmacChain, verbose: bool) {
     for c in &chain.configs {
         if verbose && !c.ignored().is_empty() {
             let keys: Vec<String> = c
@@ -1085,23 +1110,15 @@ fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
             );
         }
     }
-    Ok(chain)
 }
 
 fn fields(args: FieldsArgs) -> Result<u8> {
     preflight::check_paths(&args.rules, &[])?;
-    let placeholders = placeholders(&args.rule.placeholders)?;
-    let filter = args.rule.filter()?;
-    let chain = load_configs(&args.rule.config, args.rule.verbose)?;
-    let mapping = mapping_of(&chain);
-    let opts = CompileOptions {
-        mapping,
-        placeholders: &placeholders,
-        keyword_fields: args.rule.keyword_fields.clone(),
-    };
-    let (ruleset, failed, _) = loader::load_ruleset(&args.rules, &filter, opts);
-    let usage = FieldUsage::of(&ruleset);
-    for w in chain.warnings() {
+    let rules = args.rule.builder(&args.rules).scoping(Scoping::Off).build()?;
+    say_ignored_keys(rules.mapping_chain(), args.rule.verbose);
+    let usage = FieldUsage::of(rules.ruleset());
+    let failed = rules.failed_rules();
+    for w in rules.mapping_chain().warnings() {
         eprintln!("sigma-match: {w}");
     }
     match args.output.format {

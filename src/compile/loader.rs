@@ -72,7 +72,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
 /// ([`rule::Rule::raw`], which only `verify` reads) is dropped as soon as its
 /// file is parsed, which keeps ~30 MB of the SigmaHQ snapshot from ever
 /// being live at once.
-fn load_paths_keeping(paths: &[PathBuf], keep_yaml: bool) -> Vec<Loaded> {
+pub(crate) fn load_paths_keeping(paths: &[PathBuf], keep_yaml: bool) -> Vec<Loaded> {
     let (files, issues) = rule_files(paths);
     let mut out: Vec<Loaded> = issues
         .into_iter()
@@ -233,11 +233,25 @@ pub fn load_ruleset(
     Vec<crate::output::report::FailedRule>,
     Filtered,
 ) {
+    compile_loaded(load_paths_keeping(paths, false), filter, opts)
+}
+
+/// Filters and compiles loaded rule documents (from files or text), in
+/// order: [`load_ruleset`] after the walk.
+pub fn compile_loaded(
+    loaded: Vec<Loaded>,
+    filter: &RuleFilter,
+    opts: crate::compile::CompileOptions<'_>,
+) -> (
+    crate::compile::Ruleset,
+    Vec<crate::output::report::FailedRule>,
+    Filtered,
+) {
     let mut failed = Vec::new();
     let mut rules = Vec::new();
     let mut filtered = Filtered::default();
     let mut used = vec![false; filter.exclude.len()];
-    for l in load_paths_keeping(paths, false) {
+    for l in loaded {
         match l {
             Loaded::Rule(r) => match filter.dropped(&r) {
                 None => rules.push(*r),

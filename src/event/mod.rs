@@ -129,14 +129,21 @@ impl FieldIndex {
 /// Why a line is not an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
+    /// The line is not valid JSON (the parser's message).
     #[error("invalid JSON: {0}")]
     Json(String),
+    /// The line is JSON but not an object (what it is instead).
     #[error("not a JSON object (found {0})")]
     NotObject(&'static str),
     /// Invalid UTF-8 at a byte offset of the line (0-based; the column
     /// shown is 1-based).
     #[error("invalid UTF-8 at byte {} of the line (bytes {bytes})", offset + 1)]
-    Utf8 { offset: usize, bytes: String },
+    Utf8 {
+        /// 0-based byte offset of the first invalid byte.
+        offset: usize,
+        /// The invalid bytes, in hex (`ff fe`).
+        bytes: String,
+    },
 }
 
 /// The error for a line that failed to parse: its first invalid UTF-8

@@ -10,7 +10,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`sniff`] | what a file is, from its first bytes (not its name) |
-//! | [`lines`] | cutting a memory map or a stream into newline-aligned chunks |
+//! | [`lines`](mod@lines) | cutting a memory map or a stream into newline-aligned chunks |
 //! | [`decompress`] | gzip (multi-member), zstd (multi-frame), bzip2, xz streams |
 //! | [`background`] | running a decoder on its own thread, bounded, overlapped with evaluation |
 //! | [`csv`] | CSV timelines (Timesketch import format, Plaso `psort` CSV) to JSON lines |
@@ -326,6 +326,15 @@ pub struct Batch<'f> {
     pub last: bool,
 }
 
+/// One input of a [`Feed`] as a caller gives it: a path opened when its
+/// turn comes, or an input the caller opened.
+pub enum Origin {
+    /// A path, or `-` for standard input.
+    Path(String),
+    /// An opened input (e.g. [`Input::from_reader`]), or why it could not be.
+    Opened(Result<Input, InputError>),
+}
+
 /// An input waiting in a [`Feed`]: a name to open, or an opened reader.
 enum Pending {
     Name(String),
@@ -383,6 +392,29 @@ impl Feed {
             batch_size,
             total_size,
         )
+    }
+
+    /// A feed over paths and opened inputs, in the order given.
+    pub fn from_sources(sources: Vec<Origin>, batch_size: usize) -> Feed {
+        let total_size = sources
+            .iter()
+            .map(|s| match s {
+                Origin::Path(n) if n != "-" => std::fs::metadata(n)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map_or(0, |m| m.len()),
+                Origin::Opened(Ok(i)) => i.size.unwrap_or(0),
+                _ => 0,
+            })
+            .sum();
+        let pending = sources
+            .into_iter()
+            .map(|s| match s {
+                Origin::Path(n) => Pending::Name(n),
+                Origin::Opened(r) => Pending::Opened(Box::new(r)),
+            })
+            .collect();
+        Feed::with(pending, batch_size, total_size)
     }
 
     fn with(pending: VecDeque<Pending>, batch_size: usize, total_size: u64) -> Feed {

@@ -39,8 +39,11 @@ pub struct LineMatch {
 /// A line that is not a valid event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed {
+    /// The input, as named.
     pub input: String,
+    /// 1-based line number.
     pub line: u64,
+    /// Why it is not an event.
     pub reason: String,
 }
 
@@ -54,6 +57,7 @@ pub trait Sink {
         first_line: u64,
         matches: &[LineMatch],
     ) -> std::io::Result<()>;
+    /// Called once after the last chunk.
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
     }
@@ -140,11 +144,17 @@ pub struct RunOptions {
 /// Totals of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunStats {
+    /// Events read (JSON lines, CSV rows, EVTX records).
     pub events: u64,
+    /// Blank lines (not events).
     pub blank_lines: u64,
+    /// Lines that are not events.
     pub malformed: u64,
+    /// The first malformed lines in full (as many as asked to keep).
     pub malformed_lines: Vec<Malformed>,
+    /// Bytes of event data read.
     pub bytes: u64,
+    /// Wall-clock time of the run.
     pub elapsed: Duration,
     /// Per rule: events tagged.
     pub counts: Vec<u64>,
@@ -167,6 +177,7 @@ pub struct RunStats {
     pub inputs: Vec<InputStats>,
     /// Value scans answered by the scan memo, out of all value scans.
     pub memo_hits: u64,
+    /// Value scans, of which `memo_hits` the memo answered.
     pub memo_lookups: u64,
     /// Events a time window left out (with `--from`/`--to`).
     pub window: Option<WindowStats>,
@@ -204,10 +215,12 @@ pub struct InputStats {
 }
 
 impl RunStats {
+    /// (event, rule) matches over all rules.
     pub fn total_tags(&self) -> u64 {
         self.counts.iter().sum()
     }
 
+    /// Events per second of wall-clock time.
     pub fn events_per_second(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();
         if s > 0.0 { self.events as f64 / s } else { 0.0 }

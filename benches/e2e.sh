@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end benchmark of issue 6 (and the issue-2 figure): sigma-match against
-# the parse-only floor and rsigma, rule-count scaling, start-up, memory.
+# End-to-end benchmark: sigma-match against the parse-only floor and rsigma.
+# First the analyst's real input, each export once (issue 14: unique.jsonl =
+# the flat evtx_dump export + the Plaso export; plaso4.jsonl = the Plaso
+# export x4 for the evaluation-vs-floor ratio); then the repeated benchmark of
+# issue 6 (and the issue-2 figure): rule-count scaling, start-up, memory.
 #
 #   cargo build --release
 #   SIGMA_MATCH_SHARED=../shared benches/e2e.sh            # everything
@@ -11,8 +14,9 @@
 # Knobs: BIN (sigma-match binary), RSIGMA (rsigma binary, default: on PATH or
 # /work/tools/bin), MEM_GB (stdin size for the memory run, 0 = skip), COPIES (x40),
 # KEEP=1 keeps the temporary directory, SECTIONS (comma-separated, default all:
-# `core` = the runs of issue 6, `inputs` = compressed and .evtx input of issue
-# 13), REPEAT (runs of each input row, default 3; medians reported),
+# `unique` = the unique-input rows and goal table of issue 14, `core` = the
+# runs of issue 6, `inputs` = compressed and .evtx input of issue 13), REPEAT
+# (runs of each unique-input and input row, default 3; medians reported),
 # EVTX_DUMP / CHAINSAW / HAYABUSA (binaries for the .evtx comparison, default:
 # on PATH). Needs /usr/bin/time and python3 (and gzip, zstd for `inputs`).
 set -euo pipefail
@@ -40,6 +44,7 @@ cat "$SHARED/events/plaso-attack.jsonl" >> "$tmp/bench.jsonl"
 # The same two exports once each: no repeated copies, so the scan memo only
 # sees the repetition a real timeline has.
 cat "$SHARED/events/evtx-samples.flat.jsonl" "$SHARED/events/plaso-attack.jsonl" > "$tmp/unique.jsonl"
+for _ in 1 2 3 4; do cat "$SHARED/events/plaso-attack.jsonl"; done > "$tmp/plaso4.jsonl"
 events=$(wc -l < "$tmp/bench.jsonl")
 echo "# bench.jsonl: $events events, $(du -h "$tmp/bench.jsonl" | cut -f1)"
 : > "$tmp/empty.jsonl"
@@ -64,6 +69,27 @@ measure() {
 }
 
 want() { [ -z "${SECTIONS:-}" ] || [[ ",$SECTIONS," == *",$1,"* ]]; }
+
+# Issue 14 first: unique real input, each export once, wall-clock including
+# start-up for every tool, REPEAT rounds with the rows interleaved (medians
+# reported). plaso4.jsonl (the Plaso export x4) gives the evaluation-vs-floor
+# ratio on one thread: sigma-match's in-run time (start-up excluded) against
+# the parse-only pass over the same file.
+if want unique; then
+  echo "# unique input (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  nu=$(wc -l < "$tmp/unique.jsonl"); np=$(wc -l < "$tmp/plaso4.jsonl")
+  for i in $(seq "${REPEAT:-3}"); do
+    measure "u_sm_j1_$i" "$nu" "$BIN" -q -j1 --format json "$RULES" "$tmp/unique.jsonl"
+    measure "u_sm_all_$i" "$nu" "$BIN" -q --format json "$RULES" "$tmp/unique.jsonl"
+    [ -x "$RSIGMA" ] && measure "u_rsigma_$i" "$nu" "$RSIGMA" engine eval -r "$RULES" -e "@$tmp/unique.jsonl"
+    measure "u_floor_j1_$i" "$nu" "$BIN" --parse-only -j1 "$tmp/unique.jsonl"
+    measure "p4_sm_j1_$i" "$np" "$BIN" -q -j1 --format json "$RULES" "$tmp/plaso4.jsonl"
+    measure "p4_floor_j1_$i" "$np" "$BIN" --parse-only -j1 "$tmp/plaso4.jsonl"
+    measure "p4_startup_j1_$i" 0 "$BIN" -q -j1 --format json "$RULES" "$tmp/empty.jsonl"
+  done
+  echo "# load after the unique rows: $(cut -d' ' -f1-3 /proc/loadavg)"
+  python3 "$here/benches/e2e_unique.py" "$tmp"
+fi
 
 if want core; then
 echo "# runs (wall time includes start-up for every tool)"
@@ -184,3 +210,4 @@ PY
 fi
 
 want core && python3 "$here/benches/e2e_report.py" "$tmp" "$events"
+want unique && python3 "$here/benches/e2e_unique.py" "$tmp" --again

@@ -1141,7 +1141,7 @@ fn parse_only(cli: &RunArgs) -> Result<u8> {
     let s = sigma_match::run::floor::parse_only(&inputs);
     let secs = s.elapsed.as_secs_f64();
     outln!(
-        "parse-only: {} events, {} malformed, {} bytes | {:.2}s, {:.0} events/s",
+        "parse-only: {} events, {} malformed, {} bytes | {:.3}s, {:.0} events/s",
         s.events,
         s.malformed,
         s.bytes,

@@ -80,3 +80,34 @@ pub fn event_lines(max: usize) -> Vec<Vec<u8>> {
         .map(<[u8]>::to_vec)
         .collect()
 }
+
+/// Distinct Plaso event lines: the shared Plaso export with each Windows
+/// record once (Plaso writes every record twice, once per timestamp; the
+/// second copy is dropped by its `xml_string`), or the Timesketch fixture.
+pub fn unique_plaso_lines(max: usize) -> Vec<Vec<u8>> {
+    let file = match shared() {
+        Some(s) => s.join("events/plaso-attack.jsonl"),
+        None => testdata().join("timesketch/sigma_events.jsonl"),
+    };
+    let text = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut seen = std::collections::HashSet::new();
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            let key = l
+                .windows(14)
+                .position(|w| w == b"\"xml_string\": ")
+                .map_or(&l[..], |i| &l[i..]);
+            seen.insert(key.to_vec())
+        })
+        .take(max)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// [`compile`] with logsource scoping on, as `sigma-match` runs by default.
+pub fn compile_scoped(paths: &[PathBuf]) -> Ruleset {
+    let mut rs = compile(paths);
+    rs.set_scope(&sigma_match::scope::ScopeTable::builtin());
+    rs
+}

@@ -256,6 +256,33 @@ pub struct Scan {
     pub cased: bool,
 }
 
+/// Which keyword needles each rule needs, so an event searches its
+/// keyword values only for the needles of the rules that may run on it.
+///
+/// Keyword items are a full-text search over every string value of an
+/// event: on Plaso exports (3.6 KB of `message` and `xml_string` per line)
+/// one pass of the automaton of all keyword needles (624 over SigmaHQ
+/// `rules/`) costs more than the rest of evaluation. Two facts make most of
+/// it unnecessary: a rule becomes a candidate only through its witness, so
+/// only the keyword needles that are part of some witness must be searched
+/// before the candidates are known (the rest only for a candidate that reads
+/// them, [`KeywordIndex::lazy`]); and with logsource scoping only the
+/// witnesses of rules that may run on the event count (on a Windows event
+/// of SigmaHQ `rules/`, the 20 needles of the Mimikatz keyword rule).
+#[derive(Debug, Default)]
+pub struct KeywordIndex {
+    /// Every keyword needle, with whether it is matched as written.
+    pub needles: Vec<(NeedleId, bool)>,
+    /// Per rule: the keyword needles of its witness.
+    pub witness: Vec<Vec<NeedleId>>,
+    /// Per rule: it reads keyword needles that are not in its witness, so
+    /// evaluating it needs the search of every keyword needle.
+    pub lazy: Vec<bool>,
+    /// A byte that occurs in no keyword needle: keyword values joined with it
+    /// are searched in one pass, and no match can span two values.
+    pub separator: Option<u8>,
+}
+
 /// Options for compiling.
 pub struct CompileOptions<'a> {
     pub mapping: &'a dyn FieldMapping,
@@ -285,6 +312,8 @@ pub struct Ruleset {
     /// Per field: automatons (case-insensitive and cased).
     pub field_scans: Vec<Vec<Scan>>,
     pub keyword_scans: Vec<Scan>,
+    /// What keyword search each event needs (see [`KeywordIndex`]).
+    pub keywords: KeywordIndex,
     pub needle_count: usize,
     /// Needle text, for `explain`.
     pub needle_text: Vec<String>,
@@ -531,6 +560,7 @@ impl<'a> RulesetBuilder<'a> {
             }
         }
         let needle_count = self.needle_text.len();
+        let keywords = keyword_index(&self.rules, &keyword_scans, &self.needle_text);
         let mut always = Vec::new();
         let mut by_needle = vec![Vec::new(); needle_count];
         let mut by_field = vec![Vec::new(); self.fields.len()];
@@ -554,6 +584,7 @@ impl<'a> RulesetBuilder<'a> {
             rules: self.rules,
             field_scans,
             keyword_scans,
+            keywords,
             needle_count,
             needle_text: self.needle_text,
             always,
@@ -898,6 +929,63 @@ impl<'a> RulesetBuilder<'a> {
             crate::event::fold_case(best)
         };
         (!text.is_empty()).then(|| self.needle(slot, cased, text))
+    }
+}
+
+/// The [`KeywordIndex`] of compiled rules.
+fn keyword_index(rules: &[CompiledRule], scans: &[Scan], needle_text: &[String]) -> KeywordIndex {
+    let needles: Vec<(NeedleId, bool)> = scans
+        .iter()
+        .flat_map(|s| s.ids.iter().map(move |&id| (id, s.cased)))
+        .collect();
+    let mut is_kw = vec![false; needle_text.len()];
+    for &(id, _) in &needles {
+        is_kw[id as usize] = true;
+    }
+    let mut witness = Vec::with_capacity(rules.len());
+    let mut lazy = Vec::with_capacity(rules.len());
+    for r in rules {
+        let mut w: Vec<NeedleId> = r
+            .witness
+            .iter()
+            .flatten()
+            .filter_map(|t| match *t {
+                Trigger::Needle(n, _) if is_kw[n as usize] => Some(n),
+                _ => None,
+            })
+            .collect();
+        w.sort_unstable();
+        w.dedup();
+        let reads_other = r
+            .items
+            .iter()
+            .filter(|i| i.slot == Slot::Keywords)
+            .flat_map(|i| &i.pats)
+            .any(|p| match p {
+                Pat::Needle { id, .. }
+                | Pat::Glob {
+                    witness: Some(id), ..
+                }
+                | Pat::Wild {
+                    witness: Some(id), ..
+                } => w.binary_search(id).is_err(),
+                _ => false,
+            });
+        witness.push(w);
+        lazy.push(reads_other);
+    }
+    // Control characters first: they are the least likely in a needle.
+    let separator = (0u8..0x80).find(|b| {
+        !b.is_ascii_alphabetic()
+            && needles
+                .iter()
+                .all(|&(id, _)| !needle_text[id as usize].as_bytes().contains(b))
+    });
+    KeywordIndex {
+        needles,
+        witness,
+        lazy,
+        separator,
     }
 }
 

@@ -84,6 +84,18 @@ impl Hits {
         }
     }
 
+    /// Records needle `id` with position `bits` without making rules
+    /// candidates (needles searched after the candidates are known).
+    #[inline]
+    fn mark(&mut self, id: u32, bits: u8) {
+        let i = id as usize;
+        if self.needle_gen[i] != self.generation {
+            self.needle_gen[i] = self.generation;
+            self.needle_bits[i] = 0;
+        }
+        self.needle_bits[i] |= bits;
+    }
+
     /// The position bits of a needle in the current event (0: not seen).
     #[inline]
     fn needle(&self, id: u32) -> u8 {
@@ -131,15 +143,31 @@ impl Scanner {
     /// the slot's automatons (and remembering the result). `scans` holds the
     /// field's automatons and, when keyword items search the value too, the
     /// keyword automatons: one lookup answers both.
+    ///
+    /// `trigger`: found needles make their rules candidates (else they are
+    /// only recorded, [`Hits::mark`]).
     #[inline]
-    fn value(&mut self, rs: &Ruleset, hits: &mut Hits, slot: u32, scans: [&[Scan]; 2], v: Val<'_>) {
-        match self.memo.lookup(slot, v.raw.as_bytes()) {
-            Lookup::Found(found) => {
-                for &h in found {
-                    let (id, bits) = memo::unpack(h);
+    fn value(
+        &mut self,
+        rs: &Ruleset,
+        hits: &mut Hits,
+        slot: u32,
+        scans: [&[Scan]; 2],
+        v: Val<'_>,
+        trigger: bool,
+    ) {
+        let record = |hits: &mut Hits, found: &[PackedHit]| {
+            for &h in found {
+                let (id, bits) = memo::unpack(h);
+                if trigger {
                     hits.see(rs, id, bits);
+                } else {
+                    hits.mark(id, bits);
                 }
             }
+        };
+        match self.memo.lookup(slot, v.raw.as_bytes()) {
+            Lookup::Found(found) => record(hits, found),
             Lookup::Missing(token) => {
                 self.found.clear();
                 let mut folded = false;
@@ -156,13 +184,140 @@ impl Scanner {
                     };
                     scan_into(&mut self.found, scan, hay);
                 }
-                for &h in &self.found {
-                    let (id, bits) = memo::unpack(h);
-                    hits.see(rs, id, bits);
-                }
+                record(hits, &self.found);
                 self.memo.insert(token, slot, v.raw.as_bytes(), &self.found);
             }
         }
+    }
+}
+
+/// How an event's keyword values are searched before its candidates are
+/// known: for the keyword needles of the witnesses of the rules that may run
+/// on it ([`crate::compile::KeywordIndex`]). One per logsource label set,
+/// built on first use.
+enum KwPlan {
+    /// No such needle: nothing is searched.
+    Nothing,
+    /// Every keyword needle, value by value through the scan memo.
+    Full,
+    /// Searchers over these needles only, run once over the event's keyword
+    /// values joined by the index's separator.
+    Few(Vec<FewScan>),
+}
+
+/// A search for a few keyword needles (one case mode).
+struct FewScan {
+    cased: bool,
+    search: FewSearch,
+}
+
+enum FewSearch {
+    /// SIMD multi-substring search (aho-corasick's packed Teddy): finds
+    /// where some needle starts; the needles starting there are then
+    /// compared one by one (candidates are rare: every one is a match).
+    Packed {
+        searcher: aho_corasick::packed::Searcher,
+        needles: Vec<(Vec<u8>, u32)>,
+    },
+    /// An automaton, when no packed searcher could be built.
+    Automaton(Scan),
+}
+
+impl FewScan {
+    /// Makes rules candidates for every needle in `hay`.
+    #[inline]
+    fn run(&self, rs: &Ruleset, hits: &mut Hits, hay: &str) {
+        match &self.search {
+            FewSearch::Packed { searcher, needles } => {
+                let bytes = hay.as_bytes();
+                let mut at = 0;
+                while at < bytes.len() {
+                    let span = aho_corasick::Span::from(at..bytes.len());
+                    let Some(m) = searcher.find_in(bytes, span) else {
+                        break;
+                    };
+                    // The leftmost match starts here; other needles may start
+                    // here too (one a prefix of another), and later needles
+                    // may start inside this match: check this position for
+                    // all, then search again from the next byte.
+                    let rest = &bytes[m.start()..];
+                    for (text, id) in needles {
+                        if rest.starts_with(text) {
+                            hits.see(rs, *id, hit::ANY);
+                        }
+                    }
+                    at = m.start() + 1;
+                }
+            }
+            FewSearch::Automaton(scan) => {
+                for m in scan.ac.find_overlapping_iter(hay) {
+                    hits.see(rs, scan.ids[m.pattern().as_usize()], hit::ANY);
+                }
+            }
+        }
+    }
+}
+
+/// Above this many needles a plan uses the automatons of all of them.
+const FEW_NEEDLES: usize = 256;
+
+impl KwPlan {
+    /// The plan for events on which the rules flagged in `allowed` (all
+    /// rules when `None`) may run.
+    fn new(rs: &Ruleset, allowed: Option<&[bool]>) -> KwPlan {
+        let kw = &rs.keywords;
+        if rs.keyword_scans.is_empty() {
+            return KwPlan::Nothing;
+        }
+        let mut want = vec![false; rs.needle_count];
+        let mut n = 0;
+        for (r, w) in kw.witness.iter().enumerate() {
+            if allowed.is_some_and(|a| !a[r]) {
+                continue;
+            }
+            for &id in w {
+                n += usize::from(!want[id as usize]);
+                want[id as usize] = true;
+            }
+        }
+        if n == 0 {
+            return KwPlan::Nothing;
+        }
+        if n > FEW_NEEDLES || kw.separator.is_none() {
+            return KwPlan::Full;
+        }
+        let mut scans = Vec::new();
+        for cased in [false, true] {
+            let (ids, texts): (Vec<u32>, Vec<&str>) = kw
+                .needles
+                .iter()
+                .filter(|&&(id, c)| c == cased && want[id as usize])
+                .map(|&(id, _)| (id, rs.needle_text[id as usize].as_str()))
+                .unzip();
+            if ids.is_empty() {
+                continue;
+            }
+            let packed = aho_corasick::packed::Config::new()
+                .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(&texts)
+                .build();
+            let search = match packed {
+                Some(searcher) => FewSearch::Packed {
+                    searcher,
+                    needles: texts.iter().map(|t| t.as_bytes().to_vec()).zip(ids).collect(),
+                },
+                None => match aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&texts)
+                {
+                    Ok(ac) => FewSearch::Automaton(Scan { ac, ids, cased }),
+                    Err(_) => return KwPlan::Full,
+                },
+            };
+            scans.push(FewScan { cased, search });
+        }
+        KwPlan::Few(scans)
     }
 }
 
@@ -175,6 +330,15 @@ pub struct Matcher<'r> {
     /// Per record of the event: stamped with the event's generation when
     /// its keyword scan was done together with its field scan.
     kw_done: Vec<u32>,
+    /// Keyword plans per logsource label set, and for unscoped events.
+    kw_plans: Vec<Option<KwPlan>>,
+    kw_plan_all: Option<KwPlan>,
+    /// The current event's keyword values were searched for every keyword
+    /// needle.
+    kw_complete: bool,
+    /// The current event's keyword values, joined, and case-folded.
+    kw_text: String,
+    kw_fold: String,
     matched: Vec<u32>,
     /// Logsource classification cache (when the ruleset is scoped).
     pub scope: crate::mapping::scope::ScopeScratch,
@@ -191,6 +355,11 @@ impl<'r> Matcher<'r> {
             hits: Hits::new(ruleset),
             scanner: Scanner::default(),
             kw_done: Vec::new(),
+            kw_plans: Vec::new(),
+            kw_plan_all: None,
+            kw_complete: false,
+            kw_text: String::new(),
+            kw_fold: String::new(),
             matched: Vec::new(),
             scope: Default::default(),
             evaluated: vec![0; ruleset.rules.len()],
@@ -214,14 +383,33 @@ impl<'r> Matcher<'r> {
     /// Evaluates the event currently loaded in `self.view`.
     pub fn evaluate_loaded(&mut self) {
         let rs = self.ruleset;
-        let hits = &mut self.hits;
-        hits.reset();
+        self.hits.reset();
         self.matched.clear();
+        // 0. Which rules may run (when the ruleset is scoped), and so which
+        //    keyword needles must be searched before the candidates are known.
+        let allowed = match &rs.scope {
+            Some(s) => s.allowed_set(&self.view, &mut self.scope),
+            None => None,
+        };
+        let plan = match allowed {
+            Some((id, a)) => {
+                let i = id as usize;
+                if self.kw_plans.len() <= i {
+                    self.kw_plans.resize_with(i + 1, || None);
+                }
+                &*self.kw_plans[i].get_or_insert_with(|| KwPlan::new(rs, Some(a)))
+            }
+            None => &*self.kw_plan_all.get_or_insert_with(|| KwPlan::new(rs, None)),
+        };
+        let allowed = allowed.map(|(_, a)| a);
+        let full = matches!(plan, KwPlan::Full);
+        self.kw_complete = full;
+        let hits = &mut self.hits;
         // 1. One automaton pass per present field (and keyword values),
-        //    unless the memo has seen the value. A value searched both as
-        //    its field and by keyword items is looked up once, under a slot
-        //    of its own (`KEYWORDS_TOO`), and marked so the keyword pass
-        //    skips it.
+        //    unless the memo has seen the value. Under the full keyword plan
+        //    a value searched both as its field and by keyword items is
+        //    looked up once, under a slot of its own (`KEYWORDS_TOO`), and
+        //    marked so the keyword pass skips it.
         let kw_scans: &[Scan] = &rs.keyword_scans;
         let gen_ = hits.generation;
         if gen_ == 1 {
@@ -240,21 +428,55 @@ impl<'r> Matcher<'r> {
                 if v.kind == Kind::Null {
                     continue;
                 }
-                if keyword && !kw_scans.is_empty() {
+                if full && keyword {
                     self.kw_done[r as usize] = gen_;
+                    let slot = f | memo::KEYWORDS_TOO;
                     self.scanner
-                        .value(rs, hits, f | memo::KEYWORDS_TOO, [scans, kw_scans], v);
+                        .value(rs, hits, slot, [scans, kw_scans], v, true);
                 } else {
-                    self.scanner.value(rs, hits, f, [scans, &[]], v);
+                    self.scanner.value(rs, hits, f, [scans, &[]], v, true);
                 }
             }
         }
-        if !kw_scans.is_empty() {
-            for &r in self.view.keyword_recs() {
-                if self.kw_done[r as usize] != gen_ {
-                    let v = self.view.val(r);
-                    self.scanner
-                        .value(rs, hits, memo::KEYWORDS, [kw_scans, &[]], v);
+        match plan {
+            KwPlan::Nothing => {}
+            KwPlan::Full => {
+                for &r in self.view.keyword_recs() {
+                    if self.kw_done[r as usize] != gen_ {
+                        let v = self.view.val(r);
+                        self.scanner
+                            .value(rs, hits, memo::KEYWORDS, [kw_scans, &[]], v, true);
+                    }
+                }
+            }
+            KwPlan::Few(scans) => {
+                // One pass per case mode over the values joined (folded as
+                // they are copied when needed).
+                let sep = rs.keywords.separator.unwrap_or(0) as char;
+                let (mut raw, mut folded) = (false, false);
+                for scan in scans {
+                    let hay = if scan.cased {
+                        if !raw {
+                            self.kw_text.clear();
+                            for &r in self.view.keyword_recs() {
+                                self.kw_text.push_str(self.view.val(r).raw);
+                                self.kw_text.push(sep);
+                            }
+                            raw = true;
+                        }
+                        self.kw_text.as_str()
+                    } else {
+                        if !folded {
+                            self.kw_fold.clear();
+                            for &r in self.view.keyword_recs() {
+                                crate::event::lower_into(&mut self.kw_fold, self.view.val(r).raw);
+                                self.kw_fold.push(sep);
+                            }
+                            folded = true;
+                        }
+                        self.kw_fold.as_str()
+                    };
+                    scan.run(rs, hits, hay);
                 }
             }
         }
@@ -268,17 +490,25 @@ impl<'r> Matcher<'r> {
             hits.candidate(r);
         }
         // 3. Evaluate candidates (those whose logsource can apply, when
-        //    the ruleset is scoped).
-        let allowed = match &rs.scope {
-            Some(s) => s.allowed(&self.view, &mut self.scope),
-            None => None,
-        };
+        //    the ruleset is scoped). A candidate that reads keyword needles
+        //    outside its witness needs them all searched first.
+        let may_run = |r: u32| allowed.is_none_or(|a| a[r as usize]);
+        if !self.kw_complete
+            && self
+                .hits
+                .candidates
+                .iter()
+                .any(|&r| may_run(r) && rs.keywords.lazy[r as usize])
+        {
+            self.kw_complete = true;
+            search_all_keywords(rs, &self.view, &mut self.scanner, &mut self.hits);
+        }
         let ctx = Ctx {
             view: &self.view,
             hits: &self.hits,
         };
         for &r in &self.hits.candidates {
-            if allowed.is_some_and(|a| !a[r as usize]) {
+            if !may_run(r) {
                 continue;
             }
             let rule = &rs.rules[r as usize];
@@ -298,8 +528,22 @@ impl<'r> Matcher<'r> {
         self.matched.sort_unstable();
     }
 
+    /// Searches the loaded event's keyword values for every keyword needle
+    /// (once per event), recording what is found without making rules
+    /// candidates: the needles of the witnesses of the rules that may run
+    /// were searched before ([`KwPlan`]), so this only completes what
+    /// evaluating (or explaining) a rule reads.
+    pub fn complete_keywords(&mut self) {
+        if self.kw_complete {
+            return;
+        }
+        self.kw_complete = true;
+        search_all_keywords(self.ruleset, &self.view, &mut self.scanner, &mut self.hits);
+    }
+
     /// Evaluates one rule on the loaded event, with each item's outcome
     /// (for `explain`). Needle scans must have run (`evaluate_loaded`).
+    /// [`Self::complete_keywords`] first when the rule has keyword items.
     pub fn item_outcomes(&self, rule: &CompiledRule) -> Vec<bool> {
         let ctx = Ctx {
             view: &self.view,
@@ -311,6 +555,15 @@ impl<'r> Matcher<'r> {
     /// The matching rules of the last evaluated event.
     pub fn matched(&self) -> &[u32] {
         &self.matched
+    }
+}
+
+/// [`Matcher::complete_keywords`]: every keyword needle over the event's
+/// keyword values, value by value through the memo, without triggers.
+fn search_all_keywords(rs: &Ruleset, view: &EventView, scanner: &mut Scanner, hits: &mut Hits) {
+    for &r in view.keyword_recs() {
+        let v = view.val(r);
+        scanner.value(rs, hits, memo::KEYWORDS, [&rs.keyword_scans, &[]], v, false);
     }
 }
 

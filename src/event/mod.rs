@@ -250,6 +250,14 @@ pub fn fold_case(s: &str) -> String {
 /// Appends the case-folded `s` to `out`: ASCII runs byte by byte, other
 /// characters through Unicode `to_lowercase`.
 pub fn lower_into(out: &mut String, s: &str) {
+    // All ASCII (the common case; `is_ascii` checks a word at a time):
+    // one copy and one lowercasing pass.
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
     let mut rest = s;
     while !rest.is_empty() {
         let ascii = rest

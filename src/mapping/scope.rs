@@ -488,6 +488,16 @@ impl CompiledScope {
     /// Which rules may run on the event loaded in `view`: `None` when no
     /// entry recognises it (every rule runs), else one flag per rule.
     pub fn allowed<'s>(&self, view: &EventView, s: &'s mut ScopeScratch) -> Option<&'s [bool]> {
+        self.allowed_set(view, s).map(|(_, a)| a)
+    }
+
+    /// [`Self::allowed`] with the number of the event's label set (stable
+    /// within one [`ScopeScratch`], so per-thread caches can be keyed by it).
+    pub fn allowed_set<'s>(
+        &self,
+        view: &EventView,
+        s: &'s mut ScopeScratch,
+    ) -> Option<(u32, &'s [bool])> {
         s.key.clear();
         for &f in &self.key_fields {
             for v in view.values(f) {
@@ -513,7 +523,7 @@ impl CompiledScope {
         }
         let set = &mut s.sets[id as usize];
         set.2 += 1;
-        Some(&set.1)
+        Some((id, &set.1))
     }
 
     fn classify(&self, view: &EventView, s: &mut ScopeScratch) -> u32 {

@@ -149,6 +149,7 @@ impl<'m, 'r> Outcome<'m, 'r> {
         line: &[u8],
     ) -> Result<Outcome<'m, 'r>, crate::event::EventError> {
         let matched = matcher.match_line(line)?.contains(&0);
+        matcher.complete_keywords();
         let items = matcher.item_outcomes(&matcher.ruleset.rules[0]);
         Ok(Outcome {
             matcher,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sigma_match::compile::CompileOptions;
 use sigma_match::eval::Matcher;
-use sigma_match::loader::{self, RuleFilter};
+use sigma_match::compile::loader::{self, RuleFilter};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,7 +30,7 @@ fn main() {
     let rounds: usize = args.get(split + 2).and_then(|r| r.parse().ok()).unwrap_or(3);
     let t = Instant::now();
     let (mut rs, _, _) = loader::load_ruleset(&rules, &RuleFilter::default(), CompileOptions::default());
-    rs.set_scope(&sigma_match::scope::ScopeTable::builtin());
+    rs.set_scope(&sigma_match::mapping::scope::ScopeTable::builtin());
     eprintln!("{} rules loaded in {:.2?}", rs.rules.len(), t.elapsed());
     let text = std::fs::read(events).expect("events");
     let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();

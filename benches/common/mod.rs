@@ -108,6 +108,6 @@ pub fn unique_plaso_lines(max: usize) -> Vec<Vec<u8>> {
 /// [`compile`] with logsource scoping on, as `sigma-match` runs by default.
 pub fn compile_scoped(paths: &[PathBuf]) -> Ruleset {
     let mut rs = compile(paths);
-    rs.set_scope(&sigma_match::scope::ScopeTable::builtin());
+    rs.set_scope(&sigma_match::mapping::scope::ScopeTable::builtin());
     rs
 }

@@ -330,7 +330,19 @@ impl EventView {
     }
 
     fn push(&mut self, index: &FieldIndex, name: &str, kind: Kind, raw: &str, keyword_ok: bool) {
-        let id = index.get(name);
+        self.push_id(index, index.get(name), kind, raw, keyword_ok);
+    }
+
+    /// [`Self::push`] with the field's id already looked up (`None`: not
+    /// referenced; kept only when keyword items search it).
+    fn push_id(
+        &mut self,
+        index: &FieldIndex,
+        id: Option<FieldId>,
+        kind: Kind,
+        raw: &str,
+        keyword_ok: bool,
+    ) {
         let want_kw = keyword_ok
             && kind == Kind::Str
             && match &index.keywords {
@@ -368,24 +380,33 @@ impl EventView {
 
     /// Records a field as present with a JSON `null`.
     fn scalar(&mut self, index: &FieldIndex, name: &str, node: &Node) {
+        let id = index.get(name);
+        if let Node::String(s) = node {
+            return self.push_id(index, id, Kind::Str, s, true);
+        }
+        // Only strings are searched by keyword items: other values of a
+        // field no rule references are not kept (nor formatted).
+        if id.is_none() {
+            return;
+        }
         let mut buf = itoa_buf();
         match node {
-            Node::String(s) => self.push(index, name, Kind::Str, s, true),
-            Node::Static(StaticNode::Null) => self.push(index, name, Kind::Null, "", false),
-            Node::Static(StaticNode::Bool(b)) => self.push(
+            Node::String(_) => {}
+            Node::Static(StaticNode::Null) => self.push_id(index, id, Kind::Null, "", false),
+            Node::Static(StaticNode::Bool(b)) => self.push_id(
                 index,
-                name,
+                id,
                 Kind::Bool,
                 if *b { "true" } else { "false" },
                 false,
             ),
             Node::Static(StaticNode::I64(n)) => {
                 let s = fmt_num(&mut buf, *n as i128);
-                self.push(index, name, Kind::Num, s, false)
+                self.push_id(index, id, Kind::Num, s, false)
             }
             Node::Static(StaticNode::U64(n)) => {
                 let s = fmt_num(&mut buf, *n as i128);
-                self.push(index, name, Kind::Num, s, false)
+                self.push_id(index, id, Kind::Num, s, false)
             }
             Node::Static(StaticNode::F64(f)) => {
                 let s = if f.fract() == 0.0 && f.abs() < 1e15 {
@@ -393,7 +414,7 @@ impl EventView {
                 } else {
                     f.to_string()
                 };
-                self.push(index, name, Kind::Num, &s, false)
+                self.push_id(index, id, Kind::Num, &s, false)
             }
             _ => {}
         }

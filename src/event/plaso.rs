@@ -123,9 +123,9 @@ fn resolve_xml(v: &mut EventView, index: &FieldIndex) {
         }
         let from_system = fields.is_system(i);
         evtx::before_value(v, id, from_system);
-        v.push(index, name, Kind::Str, value, false);
+        v.push_id(index, Some(id), Kind::Str, value, false);
         if let Some(short) = windows_hex(value) {
-            v.push(index, name, Kind::Str, &short, false);
+            v.push_id(index, Some(id), Kind::Str, &short, false);
         }
         evtx::after_value(v, id, from_system);
         if !v.plaso.xml_fields.contains(&id) {

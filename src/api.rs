@@ -94,6 +94,7 @@ pub struct RulesBuilder {
     exclusion_files: Vec<PathBuf>,
     keyword_fields: Option<Vec<String>>,
     scoping: Scoping,
+    correlation: crate::correlation::Options,
 }
 
 impl RulesBuilder {
@@ -181,6 +182,13 @@ impl RulesBuilder {
         self
     }
 
+    /// Options of correlation rules: the event time field, the bounds on
+    /// open windows (see [`crate::correlation::Options`]).
+    pub fn correlation(mut self, options: crate::correlation::Options) -> Self {
+        self.correlation = options;
+        self
+    }
+
     /// Reads the configurations, placeholder and exclusion files, loads,
     /// filters and compiles the rules. Rules that fail do not fail the
     /// build: see [`Rules::failed`].
@@ -210,7 +218,12 @@ impl RulesBuilder {
         for (name, text) in &self.texts {
             loaded.extend(rule::parse_text(name, text));
         }
-        let (mut ruleset, failed, filtered) = loader::compile_loaded(loaded, &filter, opts);
+        let crate::correlation::load::LoadedRules {
+            mut ruleset,
+            failed,
+            filtered,
+            plan,
+        } = crate::correlation::load::compile_loaded(loaded, &self.texts, &filter, opts, &self.correlation);
         if let Some(t) = &scope {
             ruleset.set_scope(t);
         }
@@ -220,6 +233,7 @@ impl RulesBuilder {
             filtered,
             config_warnings: chain.warnings().iter().map(ToString::to_string).collect(),
             chain,
+            plan,
         })
     }
 }
@@ -242,6 +256,7 @@ pub struct Rules {
     filtered: Filtered,
     config_warnings: Vec<String>,
     chain: SigmacChain,
+    plan: crate::correlation::load::Plan,
 }
 
 impl std::fmt::Debug for Rules {
@@ -319,6 +334,13 @@ impl Rules {
     #[doc(hidden)]
     pub fn ruleset_mut(&mut self) -> &mut Ruleset {
         &mut self.ruleset
+    }
+
+    /// The correlation rules of the ruleset and the rules that feed them
+    /// ([`crate::correlation`]).
+    #[doc(hidden)]
+    pub fn correlations(&self) -> &crate::correlation::load::Plan {
+        &self.plan
     }
 
     #[doc(hidden)]

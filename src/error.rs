@@ -49,6 +49,14 @@ pub enum RuleError {
     /// The rule's values are more than the matcher can hold.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// A correlation rule (or legacy aggregation / `near`) that is not
+    /// valid: bad timespan, unknown referenced rule, cycle, ...
+    #[error("correlation: {0}")]
+    Correlation(String),
+    /// A legacy aggregation / `near` whose meaning the specification
+    /// leaves undefined (the reason says which part).
+    #[error("unsupported: {0}")]
+    Undefined(String),
     /// A construct that sigma-match recognises but does not evaluate
     /// per event (aggregations, `near`, correlation and filter documents).
     #[error("unsupported: {0}")]
@@ -88,6 +96,8 @@ impl RuleError {
             RuleError::Detection(_) => "detection",
             RuleError::Collection(_) => "collection",
             RuleError::TooLarge(_) => "too-large",
+            RuleError::Correlation(_) => "correlation",
+            RuleError::Undefined(_) => "unsupported-undefined",
             RuleError::Unsupported(Unsupported::Aggregation) => "unsupported-aggregation",
             RuleError::Unsupported(Unsupported::Near) => "unsupported-near",
             RuleError::Unsupported(Unsupported::Correlation) => "unsupported-correlation",
@@ -97,7 +107,7 @@ impl RuleError {
 
     /// Whether this is a known-but-deferred construct rather than a broken rule.
     pub fn is_unsupported(&self) -> bool {
-        matches!(self, RuleError::Unsupported(_))
+        matches!(self, RuleError::Unsupported(_) | RuleError::Undefined(_))
     }
 }
 

@@ -82,6 +82,7 @@
 //! |---|---|---|
 //! | `sigma` | Sigma text to a typed rule model: `sigma::yaml`, `sigma::rule`, `sigma::value`, `sigma::modifier`, `sigma::condition` | modifier, rule kind, condition syntax |
 //! | `mapping` | field mappings and logsource conditions: the `FieldMapping` trait, legacy sigmac configs (`mapping::sigmac`), logsource scoping (`mapping::scope`) | mapping source |
+//! | `correlation` | correlation rules, legacy aggregations and `near`: a second stage over the match records of a run (`correlation::stage`) | correlation type |
 //! | `compile` | rules to an immutable `Ruleset` shared by all threads; finding, filtering and loading rule files (`compile::loader`); fields a ruleset references (`compile::field_usage`) | matcher kind |
 //! | `input` | every input as chunks of JSON lines: files (memory-mapped), streams, gzip/zstd/bzip2/xz, CSV, EVTX, folders | input container or encoding |
 //! | `event` | one JSON event: extracting the fields the ruleset needs; one module per format (Timesketch, Plaso, `evtx_dump`); event time (`event::time`) | event format |
@@ -106,6 +107,8 @@ pub use api::{
 
 #[doc(hidden)]
 pub mod compile;
+#[doc(hidden)]
+pub mod correlation;
 #[doc(hidden)]
 pub mod error;
 #[doc(hidden)]

@@ -385,6 +385,16 @@ struct RunArgs {
     /// With --timesketch: the mapping Timesketch created the index with.
     #[arg(long, value_enum, default_value_t = TsMappings::Generic, requires = "timesketch")]
     ts_mappings: TsMappings,
+    /// Read event time from this field only (ISO 8601 text, or epoch seconds / ms / us),
+    /// instead of the formats' own time fields (Plaso `timestamp`, `datetime`, evtx `SystemTime`).
+    #[arg(long, value_name = "NAME")]
+    time_field: Option<String>,
+    /// Correlations: events one group's open window keeps (beyond: evaluated early, oldest dropped, reported).
+    #[arg(long, value_name = "N", default_value_t = sigma_match::correlation::DEFAULT_MAX_EVENTS)]
+    correlation_max_events: usize,
+    /// Correlations: groups with an open window at once (beyond: the oldest is closed early, reported).
+    #[arg(long, value_name = "N", default_value_t = sigma_match::correlation::DEFAULT_MAX_GROUPS)]
+    correlation_max_groups: usize,
 }
 
 /// Timesketch's index mapping files.
@@ -653,7 +663,17 @@ fn run(cli: RunArgs) -> Result<u8> {
         (Some(p), false) => Scoping::File(p.clone()),
         (None, false) => Scoping::Builtin,
     };
-    let mut rules = cli.rule.builder(&rule_paths).scoping(scoping).build()?;
+    let copts = sigma_match::correlation::Options {
+        time_field: cli.time_field.clone(),
+        max_events: cli.correlation_max_events,
+        max_groups: cli.correlation_max_groups,
+    };
+    let mut rules = cli
+        .rule
+        .builder(&rule_paths)
+        .scoping(scoping)
+        .correlation(copts)
+        .build()?;
     say_ignored_keys(rules.mapping_chain(), cli.rule.verbose);
     preflight::check_loaded(
         rules.len(),
@@ -673,6 +693,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     // tens of milliseconds the OS does for free.
     let rules = std::mem::ManuallyDrop::new(rules);
     let (ruleset, failed, chain) = (rules.ruleset(), rules.failed_rules(), rules.mapping_chain());
+    let plan = rules.correlations();
     let filtered = rules.filtered().clone();
     let run_opts = RunOptions {
         window,
@@ -732,14 +753,35 @@ fn run(cli: RunArgs) -> Result<u8> {
     let events = expanded.inputs;
     let mut outputs = Outputs::open(&spec, ruleset, &events)?;
     let mut hits = sigma_match::output::hits::HitSummary::new(ruleset, hit_fields);
-    let stats = {
+    let mut collector = sigma_match::correlation::stage::Collector::new(plan);
+    let mut stats = {
         let mut sinks = outputs.sinks();
         sinks.push(&mut hits);
-        engine::run(ruleset, &events, &run_opts, &mut sinks).context("writing output")?
+        if plan.is_empty() && plan.hidden_count() == 0 {
+            engine::run(ruleset, &events, &run_opts, &mut sinks).context("writing output")?
+        } else {
+            // Rules that only feed correlations reach no output; the
+            // collector sees every match.
+            let mut hide: Vec<sigma_match::correlation::stage::Hide<'_>> = sinks
+                .into_iter()
+                .map(|s| sigma_match::correlation::stage::Hide::new(s, &plan.hidden))
+                .collect();
+            let mut all: Vec<&mut dyn engine::Sink> =
+                hide.iter_mut().map(|h| h as &mut dyn engine::Sink).collect();
+            all.push(&mut collector);
+            engine::run(ruleset, &events, &run_opts, &mut all).context("writing output")?
+        }
     };
+    let outcome = collector.finish_stage();
+    sigma_match::correlation::stage::hide_stats(&mut stats, plan);
+    if let Some(w) = outputs.matches_mut() {
+        sigma_match::correlation::output::write_matches(w, plan, &outcome)
+            .context("writing --matches")?;
+    }
     let mut report = Report::new(ruleset, failed, &stats, cli.profile);
     report.filtered = Some(filtered);
     report.add_hits(ruleset, &hits);
+    sigma_match::correlation::output::amend_report(&mut report, ruleset, plan, &outcome);
     // Colour by level on a terminal only, and never with NO_COLOR set
     // (https://no-color.org: any non-empty value).
     report.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -750,13 +792,25 @@ fn run(cli: RunArgs) -> Result<u8> {
         };
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
     let text = match cli.output.format {
+        Format::Json if !plan.is_empty() => {
+            let mut j: serde_json::Value = serde_json::from_str(&report.to_json())?;
+            j["correlations"] = sigma_match::correlation::output::json(plan, &outcome);
+            format!("{}\n", serde_json::to_string_pretty(&j)?)
+        }
         Format::Json => format!("{}\n", report.to_json()),
-        Format::Table => report.to_table(TableOptions {
-            show_zero: cli.all_rules,
-            max_missing: 20,
-            profile_top: if cli.profile { 20 } else { 0 },
-        }),
+        Format::Table => {
+            let mut t = report.to_table(TableOptions {
+                show_zero: cli.all_rules,
+                max_missing: 20,
+                profile_top: if cli.profile { 20 } else { 0 },
+            });
+            t.push_str(&sigma_match::correlation::output::table_section(plan, &outcome, 5));
+            t
+        }
     };
+    for w in sigma_match::correlation::output::warnings(plan, &outcome) {
+        eprintln!("sigma-match: warning: {w}");
+    }
     // Outputs on stdout keep it machine-readable: the report goes to stderr.
     if outputs.uses_stdout() {
         eprint!("{text}");

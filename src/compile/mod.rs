@@ -377,11 +377,16 @@ impl Ruleset {
     }
 
     /// The first value of each carried field of the event loaded in `view`
-    /// (`None` where the event lacks it), in [`Ruleset::carried`] order.
+    /// (`None` where the event lacks it or it is JSON `null`), in
+    /// [`Ruleset::carried`] order.
     pub fn carried_values(&self, view: &EventView) -> Vec<Option<String>> {
         self.carried
             .iter()
-            .map(|&f| view.values(f).next().map(|v| v.raw.to_string()))
+            .map(|&f| {
+                view.values(f)
+                    .find(|v| v.kind != crate::event::Kind::Null)
+                    .map(|v| v.raw.to_string())
+            })
             .collect()
     }
 }

@@ -67,6 +67,10 @@ impl<W: Write> MatchWriter<W> {
         &self.out
     }
 
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -575,6 +575,11 @@ impl Outputs {
             .collect()
     }
 
+    /// The `--matches` output, to append correlation firings after the run.
+    pub fn matches_mut(&mut self) -> Option<&mut Destination> {
+        self.matches.as_mut().map(MatchWriter::get_mut)
+    }
+
     /// Lines written unchanged although they matched (not JSON objects).
     pub fn unedited(&self) -> u64 {
         self.tag.as_ref().map_or(0, |t| t.unedited())

@@ -74,6 +74,8 @@ pub struct Rule {
     pub pos: Pos,
     pub title: String,
     pub id: Option<String>,
+    /// The rule's `name` (correlation rules reference rules by it).
+    pub name: Option<String>,
     pub status: Option<String>,
     pub level: Option<String>,
     pub description: Option<String>,
@@ -130,6 +132,17 @@ fn failed(path: &Path, pos: Option<Pos>, error: RuleError, doc: Option<&Node>) -
 
 /// Parses the text of a rule file (one or more YAML documents).
 pub fn parse_text(path: &Path, text: &str) -> Vec<Loaded> {
+    for_each_document(path, text, |index, doc| parse_document(path, index, doc))
+}
+
+/// Walks the documents of a rule file with collections (`action: global`,
+/// `reset`, `repeat`) merged, handing each rule document to `each`;
+/// documents that cannot be rules become [`Loaded::Failed`].
+pub(crate) fn for_each_document(
+    path: &Path,
+    text: &str,
+    mut each: impl FnMut(usize, Node) -> Loaded,
+) -> Vec<Loaded> {
     let docs = match yaml::load_documents(text) {
         Ok(d) => d,
         Err(e) => return vec![failed(path, Some(e.pos), RuleError::Yaml(e.message), None)],
@@ -179,7 +192,7 @@ pub fn parse_text(path: &Path, text: &str) -> Vec<Loaded> {
                 };
                 let merged = merge(prev, &without_key(&doc, "action"));
                 previous = Some(merged.clone());
-                out.push(parse_document(path, index, merged));
+                out.push(each(index, merged));
             }
             Some(other) => {
                 let pos = doc.get("action").map(|a| a.pos);
@@ -196,7 +209,7 @@ pub fn parse_text(path: &Path, text: &str) -> Vec<Loaded> {
                     None => doc,
                 };
                 previous = Some(merged.clone());
-                out.push(parse_document(path, index, merged));
+                out.push(each(index, merged));
             }
         }
     }
@@ -246,7 +259,7 @@ fn merge(base: &Node, over: &Node) -> Node {
     }
 }
 
-fn parse_document(path: &Path, index: usize, doc: Node) -> Loaded {
+pub(crate) fn parse_document(path: &Path, index: usize, doc: Node) -> Loaded {
     match parse_rule(path, index, &doc) {
         Ok(mut r) => {
             // Move the document in rather than cloning it in `parse_rule`.
@@ -340,6 +353,7 @@ fn parse_rule(path: &Path, index: usize, doc: &Node) -> Located<Rule> {
         pos: doc.pos,
         title,
         id: opt_text(doc, "id"),
+        name: opt_text(doc, "name"),
         status: opt_text(doc, "status"),
         level: opt_text(doc, "level"),
         description: opt_text(doc, "description"),

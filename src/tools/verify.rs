@@ -154,6 +154,7 @@ pub fn verify_paths(paths: &[PathBuf], opts: &Options<'_>) -> Verified {
         out.rules.push(unit);
         out.findings.extend(findings);
     }
+    crate::correlation::verify::amend(paths, &mut out);
     for f in duplicate_ids(&out.rules) {
         out.findings.push(f);
     }
@@ -795,9 +796,11 @@ mod tests {
             f("condition: sel", "condition: 1 of x*"),
             vec![(Severity::Error, "empty-pattern")]
         );
+        // A legacy aggregation is lowered to a correlation (src/correlation/legacy.rs).
+        assert_eq!(f("condition: sel", "condition: sel | count() > 5"), vec![]);
         assert_eq!(
-            f("condition: sel", "condition: sel | count() > 5"),
-            vec![(Severity::Warning, "unsupported-aggregation")]
+            f("condition: sel", "condition: sel | near sel"),
+            vec![(Severity::Warning, "unsupported-undefined")]
         );
         assert_eq!(f("title: T", "title: [T"), vec![(Severity::Error, "yaml")]);
     }

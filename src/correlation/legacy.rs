@@ -182,7 +182,7 @@ pub fn lower(path: &Path, index: usize, doc: &Node) -> Result<(Vec<Rule>, Correl
             ("avg", true) => Kind::ValueAvg,
             ("min", true) => Kind::ValueMin,
             ("max", true) => Kind::ValueMax,
-            (f, false) => return Err(undefined(path, pos, format!("`{f}()` without a field: the 1.x specification gives it no meaning"))),
+            (f, false) => return Err(undefined(path, pos, format!("aggregation `{f}()` without a field: the 1.x specification gives it no meaning"))),
             (f, true) => return Err(bad(path, pos, format!("unknown aggregation function `{f}`"))),
         };
         let base_name = format!("legacy:{key}:base");

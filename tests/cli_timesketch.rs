@@ -29,7 +29,7 @@ fn verify_timesketch_lists_what_timesketch_rejects_with_its_reasons() {
         "broken/yaml_syntax.yml: error: Timesketch cannot import it: YAMLError:",
         "warn/aggregation.yml: error: Timesketch cannot import it: NotImplementedError: Aggregations not implemented for this backend (logged: Error generating rule Aggregations not implemented for this backend)",
         "warn/all_single_value.yml: error: Timesketch cannot import it: SigmaModifierValueTypeError: ",
-        "warn/correlation.yml: error: Timesketch cannot import it: SigmaParseError: No detection definitions found",
+        "good/correlation.yml: error: Timesketch cannot import it: SigmaParseError: No detection definitions found",
         "timesketch: 0 rules converted",
     ] {
         assert!(out.contains(expected), "missing `{expected}` in:\n{out}");

@@ -24,6 +24,9 @@ use sigma_match::{RulesBuilder, Scoping};
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
 /// start-up time measurably over the system allocator (see docs/performance.md).
+/// Built without transparent huge pages (`no_thp`; `MIMALLOC_ALLOW_THP=1`
+/// turns them back on): on the 2-core machine the kernel's zeroing of 2 MiB
+/// pages cost 0.3-0.5 s of system time per run, start-up included.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

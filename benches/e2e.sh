@@ -210,4 +210,4 @@ PY
 fi
 
 want core && python3 "$here/benches/e2e_report.py" "$tmp" "$events"
-want unique && python3 "$here/benches/e2e_unique.py" "$tmp" --again
+want core && want unique && python3 "$here/benches/e2e_unique.py" "$tmp" --again

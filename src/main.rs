@@ -510,24 +510,10 @@ fn verify(args: VerifyArgs) -> Result<u8> {
             filter: &filter,
         },
     );
-    let moved = match &args.move_to {
-        Some(dir) => Some(
-            v::relocate::move_erroring(&verified, &args.rules, dir)
-                .with_context(|| format!("moving rules into {}", dir.display()))?,
-        ),
-        None => None,
-    };
+    let moved = move_erroring(&verified, &args)?;
     match args.output.format {
         Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
-        Format::Table => {
-            if !args.quiet {
-                out!("{}", output::finding_lines(&verified));
-            }
-            if let Some(m) = &moved {
-                out!("{}", output::moved_lines(m));
-            }
-            out!("{}", output::summary(&verified));
-        }
+        Format::Table => print_verify_table(&verified, moved.as_deref(), args.quiet),
     }
     let warned = verified
         .findings
@@ -540,11 +526,43 @@ fn verify(args: VerifyArgs) -> Result<u8> {
     })
 }
 
+/// `verify --move DIR`: moves each rule file with an error into DIR.
+fn move_erroring(
+    verified: &sigma_match::tools::verify::Verified,
+    args: &VerifyArgs,
+) -> Result<Option<Vec<sigma_match::tools::verify::relocate::Moved>>> {
+    use sigma_match::tools::verify::relocate;
+    Ok(match &args.move_to {
+        Some(dir) => Some(
+            relocate::move_erroring(verified, &args.rules, dir)
+                .with_context(|| format!("moving rules into {}", dir.display()))?,
+        ),
+        None => None,
+    })
+}
+
+/// `verify`'s table: a line per finding (unless `quiet`), the moved files,
+/// the summary.
+fn print_verify_table(
+    verified: &sigma_match::tools::verify::Verified,
+    moved: Option<&[sigma_match::tools::verify::relocate::Moved]>,
+    quiet: bool,
+) {
+    use sigma_match::tools::verify::output;
+    if !quiet {
+        out!("{}", output::finding_lines(verified));
+    }
+    if let Some(m) = moved {
+        out!("{}", output::moved_lines(m));
+    }
+    out!("{}", output::summary(verified));
+}
+
 /// `verify --timesketch`: the same output as `verify`, with Timesketch's
 /// reasons.
 fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
     use sigma_match::tools::verify::timesketch::{TimesketchOptions, verify_timesketch};
-    use sigma_match::tools::verify::{output, relocate};
+    use sigma_match::tools::verify::output;
     anyhow::ensure!(
         !args.rule.filters(),
         "verify --timesketch checks the rules as Timesketch imports them: \
@@ -558,13 +576,7 @@ fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
             include_all: args.all_statuses,
         },
     );
-    let moved = match &args.move_to {
-        Some(dir) => Some(
-            relocate::move_erroring(&verified, &args.rules, dir)
-                .with_context(|| format!("moving rules into {}", dir.display()))?,
-        ),
-        None => None,
-    };
+    let moved = move_erroring(&verified, &args)?;
     match args.output.format {
         Format::Json => {
             let mut doc: serde_json::Value =
@@ -583,13 +595,7 @@ fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
             outln!("{doc}");
         }
         Format::Table => {
-            if !args.quiet {
-                out!("{}", output::finding_lines(&verified));
-            }
-            if let Some(m) = &moved {
-                out!("{}", output::moved_lines(m));
-            }
-            out!("{}", output::summary(&verified));
+            print_verify_table(&verified, moved.as_deref(), args.quiet);
             outln!(
                 "timesketch: {} rules converted; {} run by the Sigma analyzer{}, {} skipped (status not stable)",
                 summary.converted,

@@ -6,20 +6,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sigma-match"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
+mod common;
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let o = bin().args(args).output().expect("runs");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+use common::{bin, run_status as run};
 
 const RULES: &str = "testdata/timesketch/rules";
 const EVENTS: &str = "testdata/timesketch/sigma_events.jsonl";

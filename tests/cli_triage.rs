@@ -2,22 +2,9 @@
 //! and the filters (`--min-level`, `--exclude-rules`, `--from`/`--to`),
 //! over the bundled real Plaso sample (testdata/plaso, see its NOTICE).
 
-use std::process::Command;
+mod common;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sigma-match"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let o = bin().args(args).output().expect("runs");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+use common::run_status as run;
 
 const RULES: &str = "testdata/sigmahq/rules";
 const PLASO: &str = "testdata/plaso/plaso-sample.jsonl";

@@ -221,6 +221,14 @@ impl Filtered {
     }
 }
 
+/// A compiled ruleset, the rules that failed (to load or to compile), and
+/// how many rules the filter left out.
+pub type Compiled = (
+    crate::compile::Ruleset,
+    Vec<crate::output::report::FailedRule>,
+    Filtered,
+);
+
 /// Loads, filters and compiles rules: the whole rule side of a run.
 /// Returns the ruleset, the rules that failed (to load or to compile), and
 /// how many rules the filter left out.
@@ -228,11 +236,7 @@ pub fn load_ruleset(
     paths: &[PathBuf],
     filter: &RuleFilter,
     opts: crate::compile::CompileOptions<'_>,
-) -> (
-    crate::compile::Ruleset,
-    Vec<crate::output::report::FailedRule>,
-    Filtered,
-) {
+) -> Compiled {
     compile_loaded(load_paths_keeping(paths, false), filter, opts)
 }
 
@@ -242,11 +246,7 @@ pub fn compile_loaded(
     loaded: Vec<Loaded>,
     filter: &RuleFilter,
     opts: crate::compile::CompileOptions<'_>,
-) -> (
-    crate::compile::Ruleset,
-    Vec<crate::output::report::FailedRule>,
-    Filtered,
-) {
+) -> Compiled {
     let mut failed = Vec::new();
     let mut rules = Vec::new();
     let mut filtered = Filtered::default();

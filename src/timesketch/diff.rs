@@ -36,6 +36,28 @@ use super::run::{InputText, TsResults, TsRule};
 use crate::compile::{Ruleset, Slot};
 use crate::run::engine::{LineMatch, Sink};
 
+/// The rules that tagged each line of one input.
+type RulesByLine<'a> = HashMap<u64, &'a Vec<u32>>;
+
+/// One input's tagged lines in both readings: the spec reading's and
+/// Timesketch's rules per line, and every line either reading tagged, in order.
+fn tagged_lines<'a>(
+    spec: &'a SpecCollector,
+    input: &str,
+    ts_hits: &'a LineHits,
+) -> (RulesByLine<'a>, RulesByLine<'a>, BTreeSet<u64>) {
+    let spec_lines: HashMap<u64, &Vec<u32>> = spec
+        .hits
+        .iter()
+        .find(|(n, _)| n == input)
+        .map(|(_, v)| v.iter().map(|(l, r)| (*l, r)).collect())
+        .unwrap_or_default();
+    let ts_lines: HashMap<u64, &Vec<u32>> = ts_hits.iter().map(|(l, r)| (*l, r)).collect();
+    let mut all: BTreeSet<u64> = spec_lines.keys().copied().collect();
+    all.extend(ts_lines.keys().copied());
+    (spec_lines, ts_lines, all)
+}
+
 /// How many example events to keep per rule and direction.
 pub const EXAMPLES: usize = 3;
 
@@ -265,15 +287,7 @@ pub fn compare(
     // Per event: who tagged it.
     let line_text: Vec<HashMap<u64, &str>> = inputs.iter().map(|i| i.lines().collect()).collect();
     for (ii, inp) in inputs.iter().enumerate() {
-        let spec_lines: HashMap<u64, &Vec<u32>> = spec
-            .hits
-            .iter()
-            .find(|(n, _)| n == &inp.name)
-            .map(|(_, v)| v.iter().map(|(l, r)| (*l, r)).collect())
-            .unwrap_or_default();
-        let ts_lines: HashMap<u64, &Vec<u32>> = ts.hits[ii].iter().map(|(l, r)| (*l, r)).collect();
-        let mut all: BTreeSet<u64> = spec_lines.keys().copied().collect();
-        all.extend(ts_lines.keys().copied());
+        let (spec_lines, ts_lines, all) = tagged_lines(spec, &inp.name, &ts.hits[ii]);
         for line in all {
             let s: BTreeSet<usize> = spec_lines
                 .get(&line)
@@ -549,15 +563,7 @@ pub fn write_diff(
     }
     let _ = (ruleset, ts_rules);
     for (ii, inp) in inputs.iter().enumerate() {
-        let spec_lines: HashMap<u64, &Vec<u32>> = spec
-            .hits
-            .iter()
-            .find(|(n, _)| n == &inp.name)
-            .map(|(_, v)| v.iter().map(|(l, r)| (*l, r)).collect())
-            .unwrap_or_default();
-        let ts_lines: HashMap<u64, &Vec<u32>> = ts.hits[ii].iter().map(|(l, r)| (*l, r)).collect();
-        let mut all: BTreeSet<u64> = spec_lines.keys().copied().collect();
-        all.extend(ts_lines.keys().copied());
+        let (spec_lines, ts_lines, all) = tagged_lines(spec, &inp.name, &ts.hits[ii]);
         for line in all {
             let s: BTreeSet<usize> = spec_lines
                 .get(&line)

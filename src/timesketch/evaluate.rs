@@ -192,37 +192,24 @@ fn osa_distance(a: &[char], b: &[char]) -> usize {
 /// Lucene `WildcardQuery` syntax to an anchored regex: `*` any string,
 /// `?` one character, `\` escapes.
 fn wildcard_regex(p: &str) -> Result<regex::Regex, String> {
-    let mut out = String::from("(?s)^");
-    let mut chars = p.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    out.push_str(&regex::escape(&n.to_string()));
-                } else {
-                    out.push_str(&regex::escape("\\"));
-                }
-            }
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out.push('$');
-    regex::RegexBuilder::new(&out)
-        .size_limit(1 << 24)
-        .build()
-        .map_err(|e| e.to_string())
+    translate_wildcard(p, "(?s)^", ".*", ".")
 }
 
 /// A wildcard pattern as a multi-line regex over `\n`-joined terms.
 fn joined_wildcard_regex(p: &str) -> Result<regex::Regex, String> {
-    let mut out = String::from("(?m)^");
+    translate_wildcard(p, "(?m)^", "[^\n]*", "[^\n]")
+}
+
+/// A Lucene wildcard pattern as an anchored regex: `flags` first, `*` as
+/// `any`, `?` as `one`, `\` escaping the next character (a trailing `\`
+/// stands for itself), everything else literal.
+fn translate_wildcard(p: &str, flags: &str, any: &str, one: &str) -> Result<regex::Regex, String> {
+    let mut out = String::from(flags);
     let mut chars = p.chars();
     while let Some(c) = chars.next() {
         match c {
-            '*' => out.push_str("[^\n]*"),
-            '?' => out.push_str("[^\n]"),
+            '*' => out.push_str(any),
+            '?' => out.push_str(one),
             '\\' => {
                 let n = chars.next().unwrap_or('\\');
                 out.push_str(&regex::escape(&n.to_string()));

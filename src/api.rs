@@ -214,7 +214,7 @@ impl RulesBuilder {
             keyword_fields: self.keyword_fields,
         };
         // Files first, in path order, then the texts in the order given.
-        let mut loaded = loader::load_paths_keeping(&self.paths, false);
+        let mut loaded = loader::load_paths_keeping(&self.paths, loader::Yaml::Drop);
         for (name, text) in &self.texts {
             loaded.extend(rule::parse_text(name, text));
         }

@@ -19,7 +19,7 @@ use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::run::preflight;
 use sigma_match::output::report::{Report, TableOptions};
 use sigma_match::mapping::sigmac::SigmacChain;
-use sigma_match::timesketch::query::TimesketchConfig;
+use sigma_match::timesketch::query::{Statuses, TimesketchConfig};
 use sigma_match::{RulesBuilder, Scoping};
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
@@ -621,7 +621,7 @@ fn print_timesketch_query(config: &TimesketchConfig, path: &std::path::Path) {
     match converted {
         Ok(q) => {
             outln!("timesketch: {}", q.es_query);
-            if !q.is_analyzed(false) {
+            if !q.is_analyzed(Statuses::Stable) {
                 outln!(
                     "  note: status is {}; Timesketch's Sigma analyzer runs only stable rules",
                     q.status.as_deref().unwrap_or("not set (stored as experimental)")
@@ -910,7 +910,7 @@ fn run_timesketch(
         let stripped = text.contains("|endswith") || text.contains("|startswith");
         let ts_rule = match timesketch_query(&text, &path, &ts_config, &convert) {
             Ok(q) => TsRule {
-                analyzed: q.is_analyzed(cli.all_statuses),
+                analyzed: q.is_analyzed(Statuses::all_if(cli.all_statuses)),
                 title: q.title.clone(),
                 id: Some(q.id.clone()).filter(|i| !i.is_empty()),
                 status: q.status.clone(),

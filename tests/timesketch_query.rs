@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use sigma_match::timesketch::query::{
-    ConvertOptions, TimesketchConfig, TimesketchError, TimesketchQuery, timesketch_query,
+    ConvertOptions, Statuses, TimesketchConfig, TimesketchError, TimesketchQuery, timesketch_query,
 };
 
 fn config() -> TimesketchConfig {
@@ -53,7 +53,7 @@ level: low
         q.es_query,
         r#"(data_type:"windows:evtx:record" AND source_name:("Microsoft-Windows-Security-Auditing" OR "Microsoft-Windows-Eventlog") AND event_identifier:"4624" AND xml_string:"\\WmiPrvSE.exe")"#
     );
-    assert!(q.is_analyzed(false));
+    assert!(q.is_analyzed(Statuses::Stable));
     assert_eq!(q.tags, ["attack.execution", "attack.t1047"]);
 }
 
@@ -86,8 +86,8 @@ level: high
         r#"(data_type:("shell:zsh:history" OR "bash:history:command" OR "apt:history:line" OR "selinux:line") AND "apt-get install zmap")"#
     );
     // No status: Timesketch stores `experimental`, the analyzer skips it.
-    assert!(!q.is_analyzed(false));
-    assert!(q.is_analyzed(true));
+    assert!(!q.is_analyzed(Statuses::Stable));
+    assert!(q.is_analyzed(Statuses::All));
 }
 
 #[test]

@@ -65,14 +65,23 @@ fn is_rule_file(p: &Path) -> bool {
 
 /// Loads every rule document of the given paths, in path order.
 pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
-    load_paths_keeping(paths, true)
+    load_paths_keeping(paths, Yaml::Keep)
 }
 
-/// [`load_paths`]; with `keep_yaml` false each rule's YAML tree
+/// Whether loaded rules keep their YAML tree ([`rule::Rule::raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Yaml {
+    /// Keep it (`verify` reads it).
+    Keep,
+    /// Drop it once the file is parsed (runs never read it).
+    Drop,
+}
+
+/// [`load_paths`]; with [`Yaml::Drop`] each rule's YAML tree
 /// ([`rule::Rule::raw`], which only `verify` reads) is dropped as soon as its
 /// file is parsed, which keeps ~30 MB of the SigmaHQ snapshot from ever
 /// being live at once.
-pub(crate) fn load_paths_keeping(paths: &[PathBuf], keep_yaml: bool) -> Vec<Loaded> {
+pub(crate) fn load_paths_keeping(paths: &[PathBuf], yaml: Yaml) -> Vec<Loaded> {
     let (files, issues) = rule_files(paths);
     let mut out: Vec<Loaded> = issues
         .into_iter()
@@ -86,7 +95,7 @@ pub(crate) fn load_paths_keeping(paths: &[PathBuf], keep_yaml: bool) -> Vec<Load
         .par_iter()
         .map(|f| {
             let mut docs = rule::load_file(f);
-            if !keep_yaml {
+            if yaml == Yaml::Drop {
                 for d in &mut docs {
                     if let Loaded::Rule(r) = d {
                         r.raw.value = crate::sigma::yaml::Value::Null;
@@ -237,7 +246,7 @@ pub fn load_ruleset(
     filter: &RuleFilter,
     opts: crate::compile::CompileOptions<'_>,
 ) -> Compiled {
-    compile_loaded(load_paths_keeping(paths, false), filter, opts)
+    compile_loaded(load_paths_keeping(paths, Yaml::Drop), filter, opts)
 }
 
 /// Filters and compiles loaded rule documents (from files or text), in

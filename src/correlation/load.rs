@@ -158,7 +158,7 @@ fn failed_corr(c: &Correlation, issue: RuleIssue) -> FailedRule {
 /// Loads, filters and compiles rules and correlations (the correlation-aware
 /// [`crate::compile::loader::load_ruleset`]).
 pub fn load_ruleset(paths: &[PathBuf], filter: &RuleFilter, opts: CompileOptions<'_>, copts: &Options) -> LoadedRules {
-    compile_loaded(crate::compile::loader::load_paths_keeping(paths, false), &[], filter, opts, copts)
+    compile_loaded(crate::compile::loader::load_paths_keeping(paths, crate::compile::loader::Yaml::Drop), &[], filter, opts, copts)
 }
 
 /// [`crate::compile::loader::compile_loaded`] with correlations: `loaded`

@@ -669,7 +669,7 @@ fn parse_entry(name: &Node, e: &Node) -> Result<LogsourceEntry, PErr> {
                 _ => vec![raw_value(v)?],
             };
             let applied =
-                apply_modifiers(true, &[], &values).map_err(|e| (v.pos, e.to_string()))?;
+                apply_modifiers(crate::sigma::modifier::Target::Field, &[], &values).map_err(|e| (v.pos, e.to_string()))?;
             conditions.push(DetectionItem {
                 field: Some(field),
                 modifiers: Vec::new(),

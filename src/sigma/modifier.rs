@@ -144,9 +144,29 @@ pub struct Applied {
     pub negated: bool,
 }
 
+/// What a detection item's values are matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A named field (`Field|modifiers: values`).
+    Field,
+    /// Any field: a keyword (field-less) item.
+    Keywords,
+}
+
+/// Which ends of a value a positional modifier leaves open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// `contains`: both.
+    Both,
+    /// `startswith`: the end.
+    End,
+    /// `endswith`: the start.
+    Start,
+}
+
 /// Applies `modifiers` (in order) to `values`, as pySigma does.
 pub fn apply_modifiers(
-    has_field: bool,
+    target: Target,
     modifiers: &[Modifier],
     values: &[RawValue],
 ) -> Result<Applied, RuleError> {
@@ -169,10 +189,10 @@ pub fn apply_modifiers(
             )));
         }
     }
-    if mods.contains(&Modifier::Exists) && !has_field {
+    if mods.contains(&Modifier::Exists) && target == Target::Keywords {
         return Err(RuleError::Modifier("`exists` needs a field".into()));
     }
-    if mods.contains(&Modifier::FieldRef) && !has_field {
+    if mods.contains(&Modifier::FieldRef) && target == Target::Keywords {
         return Err(RuleError::Modifier("`fieldref` needs a field".into()));
     }
     let mut out = Vec::new();
@@ -210,9 +230,9 @@ pub fn apply_modifiers(
 fn apply_one(m: Modifier, v: Pattern, out: &mut Vec<Pattern>) -> Result<(), RuleError> {
     use Modifier as M;
     match m {
-        M::Contains => out.push(position(m, v, true, true)?),
-        M::StartsWith => out.push(position(m, v, false, true)?),
-        M::EndsWith => out.push(position(m, v, true, false)?),
+        M::Contains => out.push(position(m, v, Open::Both)?),
+        M::StartsWith => out.push(position(m, v, Open::End)?),
+        M::EndsWith => out.push(position(m, v, Open::Start)?),
         M::Exists => out.push(exists(m, v)?),
         M::Cased => out.push(cased(m, v)?),
         M::Windash => windash_step(m, v, out)?,
@@ -252,7 +272,9 @@ fn as_string(mut v: Pattern) -> Pattern {
 
 /// `contains`, `startswith`, `endswith`: wildcards (or `.*`) where the value
 /// may continue; a field reference compares by prefix/suffix instead.
-fn position(m: Modifier, v: Pattern, front: bool, back: bool) -> Result<Pattern, RuleError> {
+fn position(m: Modifier, v: Pattern, open: Open) -> Result<Pattern, RuleError> {
+    let front = matches!(open, Open::Both | Open::Start);
+    let back = matches!(open, Open::Both | Open::End);
     Ok(match as_string(v) {
         Pattern::Str {
             mut s,
@@ -771,7 +793,7 @@ mod tests {
     fn apply(mods: &[&str], vals: &[&str]) -> Result<Applied, RuleError> {
         let mods: Vec<Modifier> = mods.iter().map(|m| Modifier::parse(m).unwrap()).collect();
         let vals: Vec<RawValue> = vals.iter().map(|v| RawValue::Str(v.to_string())).collect();
-        apply_modifiers(true, &mods, &vals)
+        apply_modifiers(Target::Field, &mods, &vals)
     }
 
     #[test]
@@ -899,7 +921,7 @@ mod tests {
     fn yaml_numbers_keep_their_type_until_read_as_text() {
         let num = |mods: &[&str], v: RawValue| {
             let mods: Vec<Modifier> = mods.iter().map(|m| Modifier::parse(m).unwrap()).collect();
-            apply_modifiers(true, &mods, &[v])
+            apply_modifiers(Target::Field, &mods, &[v])
         };
         assert_eq!(
             num(&["gt"], RawValue::Int(4)).unwrap().patterns[0],

@@ -530,7 +530,11 @@ fn parse_item(key: Option<&str>, pos: Pos, v: &Node) -> Located<DetectionItem> {
         ));
     }
     let applied =
-        modifier::apply_modifiers(field.is_some(), &modifiers, &values).map_err(|e| (Some(pos), e))?;
+        modifier::apply_modifiers(
+            if field.is_some() { modifier::Target::Field } else { modifier::Target::Keywords },
+            &modifiers,
+            &values,
+        ).map_err(|e| (Some(pos), e))?;
     Ok(DetectionItem {
         field,
         modifiers,

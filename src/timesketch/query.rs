@@ -96,9 +96,25 @@ pub struct TimesketchQuery {
 
 impl TimesketchQuery {
     /// Whether Timesketch's Sigma analyzer runs the rule: only `stable`
-    /// rules (`sigma_tagger.py` `get_kwargs`), unless `include_all`.
-    pub fn is_analyzed(&self, include_all: bool) -> bool {
-        include_all || self.status.as_deref() == Some("stable")
+    /// rules (`sigma_tagger.py` `get_kwargs`), unless all statuses are asked for.
+    pub fn is_analyzed(&self, statuses: Statuses) -> bool {
+        statuses == Statuses::All || self.status.as_deref() == Some("stable")
+    }
+}
+
+/// Which rules count as run by Timesketch's Sigma analyzer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statuses {
+    /// Only `status: stable` rules, as Timesketch runs them.
+    Stable,
+    /// Every rule (`--all-statuses`).
+    All,
+}
+
+impl Statuses {
+    /// `All` when `all_statuses` (the `--all-statuses` flag) is set.
+    pub fn all_if(all_statuses: bool) -> Statuses {
+        if all_statuses { Statuses::All } else { Statuses::Stable }
     }
 }
 

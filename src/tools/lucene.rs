@@ -548,7 +548,7 @@ mod tests {
                         .collect(),
                     _ => unreachable!(),
                 };
-                let applied = crate::sigma::modifier::apply_modifiers(true, &[], &values).unwrap();
+                let applied = crate::sigma::modifier::apply_modifiers(crate::sigma::modifier::Target::Field, &[], &values).unwrap();
                 vec![DetectionItem {
                     field: k.scalar_text(),
                     modifiers: vec![],

@@ -128,7 +128,7 @@ pub fn verify_timesketch(
                 summary.converted += 1;
                 unit.title = Some(q.title.clone());
                 unit.id = Some(q.id.clone());
-                if q.is_analyzed(opts.include_all) {
+                if q.is_analyzed(crate::timesketch::query::Statuses::all_if(opts.include_all)) {
                     summary.analyzed += 1;
                     if let Some(err) = opensearch_rejects(&q.es_query) {
                         unit.worst = Some(Severity::Error);

@@ -531,7 +531,7 @@ impl<'r> Matcher<'r> {
     /// Searches the loaded event's keyword values for every keyword needle
     /// (once per event), recording what is found without making rules
     /// candidates: the needles of the witnesses of the rules that may run
-    /// were searched before ([`KwPlan`]), so this only completes what
+    /// were searched before (the event's keyword plan), so this only completes what
     /// evaluating (or explaining) a rule reads.
     pub fn complete_keywords(&mut self) {
         if self.kw_complete {

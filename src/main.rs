@@ -214,6 +214,17 @@ struct FormatArgs {
     format: Format,
 }
 
+/// The option groups every subcommand takes.
+#[derive(Debug, Clone, clap::Args)]
+struct SharedArgs {
+    #[command(flatten)]
+    rule: RuleArgs,
+    #[command(flatten)]
+    event: EventArgs,
+    #[command(flatten)]
+    output: FormatArgs,
+}
+
 /// `sigma-match fields RULES... [-c CONFIG]`.
 #[derive(Debug, clap::Args)]
 struct FieldsArgs {
@@ -221,11 +232,7 @@ struct FieldsArgs {
     #[arg(value_name = "RULES", required = true)]
     rules: Vec<PathBuf>,
     #[command(flatten)]
-    rule: RuleArgs,
-    #[command(flatten)]
-    event: EventArgs,
-    #[command(flatten)]
-    output: FormatArgs,
+    shared: SharedArgs,
 }
 
 /// `sigma-match verify RULES...`
@@ -235,11 +242,7 @@ struct VerifyArgs {
     #[arg(value_name = "RULES", required = true)]
     rules: Vec<PathBuf>,
     #[command(flatten)]
-    rule: RuleArgs,
-    #[command(flatten)]
-    event: EventArgs,
-    #[command(flatten)]
-    output: FormatArgs,
+    shared: SharedArgs,
     /// Move each rule file with an error into DIR (keeping its relative path; never overwrites)
     /// and append the reasons to DIR/debug.log.
     #[arg(long = "move", value_name = "DIR")]
@@ -268,11 +271,7 @@ struct ExplainArgs {
     #[arg(value_name = "RULE")]
     rule: String,
     #[command(flatten)]
-    rules_opts: RuleArgs,
-    #[command(flatten)]
-    event_opts: EventArgs,
-    #[command(flatten)]
-    output: FormatArgs,
+    shared: SharedArgs,
     /// Rule files or directories to look the rule id up in. Repeatable.
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
@@ -312,11 +311,7 @@ struct RunArgs {
     #[arg(short = 'e', long = "events", value_name = "FILE")]
     events: Vec<String>,
     #[command(flatten)]
-    rule: RuleArgs,
-    #[command(flatten)]
-    event: EventArgs,
-    #[command(flatten)]
-    output: FormatArgs,
+    shared: SharedArgs,
     /// Run every rule on every event (no logsource scoping), as Timesketch
     /// without a logsource mapping and rsigma without a pipeline do.
     #[arg(long)]
@@ -494,9 +489,9 @@ fn verify(args: VerifyArgs) -> Result<u8> {
     if args.timesketch {
         return verify_timesketch(args);
     }
-    let placeholders = placeholders(&args.rule.placeholders)?;
-    let filter = args.rule.filter()?;
-    let chain = load_configs(&args.rule.config, args.rule.verbose)?;
+    let placeholders = placeholders(&args.shared.rule.placeholders)?;
+    let filter = args.shared.rule.filter()?;
+    let chain = load_configs(&args.shared.rule.config, args.shared.rule.verbose)?;
     for w in chain.warnings() {
         eprintln!("sigma-match: {w}");
     }
@@ -506,12 +501,12 @@ fn verify(args: VerifyArgs) -> Result<u8> {
         &v::Options {
             mapping,
             placeholders: &placeholders,
-            keyword_fields: args.rule.keyword_fields.clone(),
+            keyword_fields: args.shared.rule.keyword_fields.clone(),
             filter: &filter,
         },
     );
     let moved = move_erroring(&verified, &args)?;
-    match args.output.format {
+    match args.shared.output.format {
         Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
         Format::Table => print_verify_table(&verified, moved.as_deref(), args.quiet),
     }
@@ -564,11 +559,11 @@ fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
     use sigma_match::tools::verify::timesketch::{TimesketchOptions, verify_timesketch};
     use sigma_match::tools::verify::output;
     anyhow::ensure!(
-        !args.rule.filters(),
+        !args.shared.rule.filters(),
         "verify --timesketch checks the rules as Timesketch imports them: \
          --status, --level, --min-level and --exclude-rules do not apply (see --all-statuses)"
     );
-    let config = timesketch_config(&args.rule.config)?;
+    let config = timesketch_config(&args.shared.rule.config)?;
     let (verified, summary) = verify_timesketch(
         &args.rules,
         &config,
@@ -577,7 +572,7 @@ fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
         },
     );
     let moved = move_erroring(&verified, &args)?;
-    match args.output.format {
+    match args.shared.output.format {
         Format::Json => {
             let mut doc: serde_json::Value =
                 serde_json::from_str(&output::to_json(&verified, moved.as_deref()))?;
@@ -678,12 +673,13 @@ fn run(cli: RunArgs) -> Result<u8> {
         max_groups: cli.correlation_max_groups,
     };
     let mut rules = cli
+        .shared
         .rule
         .builder(&rule_paths)
         .scoping(scoping)
         .correlation(copts)
         .build()?;
-    say_ignored_keys(rules.mapping_chain(), cli.rule.verbose);
+    say_ignored_keys(rules.mapping_chain(), cli.shared.rule.verbose);
     preflight::check_loaded(
         rules.len(),
         rules.failed_rules(),
@@ -706,8 +702,8 @@ fn run(cli: RunArgs) -> Result<u8> {
     let filtered = rules.filtered().clone();
     let run_opts = RunOptions {
         window,
-        no_evtx_xml: cli.event.no_evtx_xml,
-        no_host_alias: cli.event.no_host_alias,
+        no_evtx_xml: cli.shared.event.no_evtx_xml,
+        no_host_alias: cli.shared.event.no_host_alias,
         profile: cli.profile,
         keep_malformed: cli.max_malformed,
         progress: !cli.quiet && std::io::stderr().is_terminal(),
@@ -800,7 +796,7 @@ fn run(cli: RunArgs) -> Result<u8> {
             std::io::stdout().is_terminal()
         };
     report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
-    let text = match cli.output.format {
+    let text = match cli.shared.output.format {
         Format::Json if !plan.is_empty() => {
             let mut j: serde_json::Value = serde_json::from_str(&report.to_json())?;
             j["correlations"] = sigma_match::correlation::output::json(plan, &outcome);
@@ -877,8 +873,8 @@ fn run_timesketch(
         cli.matches.is_none(),
         "--matches lists the spec reading only; with --timesketch use --diff or --tag-out"
     );
-    let ts_config = timesketch_config(&cli.rule.config)?;
-    let filter_statuses = &cli.rule.status;
+    let ts_config = timesketch_config(&cli.shared.rule.config)?;
+    let filter_statuses = &cli.shared.rule.status;
     let mut spec = SpecCollector::default();
     let stats = engine::run(ruleset, events, run_opts, &mut [&mut spec])
         .context("evaluating the spec reading")?;
@@ -999,7 +995,7 @@ fn run_timesketch(
         sigma_match::run::engine::Sink::finish(&mut w).context("writing --tag-out")?;
         w.into_inner().commit()?;
     }
-    let mut text = match cli.output.format {
+    let mut text = match cli.shared.output.format {
         Format::Json => {
             let mut j = d.to_json();
             j["config_warnings"] = serde_json::json!(
@@ -1010,7 +1006,7 @@ fn run_timesketch(
         }
         Format::Table => d.to_table(if cli.hits_only { 50 } else { usize::MAX }),
     };
-    if !failed.is_empty() && cli.output.format == Format::Table {
+    if !failed.is_empty() && cli.shared.output.format == Format::Table {
         text.push_str(&format!(
             "{} rules failed to load in the spec reading (run without --timesketch for details)\n",
             failed.len()
@@ -1027,23 +1023,23 @@ fn run_timesketch(
 fn explain(args: ExplainArgs) -> Result<u8> {
     use sigma_match::tools::explain as ex;
     anyhow::ensure!(
-        args.output.format == Format::Table,
+        args.shared.output.format == Format::Table,
         "explain prints text only: --format json is not available for it"
     );
-    let placeholders = placeholders(&args.rules_opts.placeholders)?;
-    let filter = args.rules_opts.filter()?;
-    let chain = load_configs(&args.rules_opts.config, args.rules_opts.verbose)?;
+    let placeholders = placeholders(&args.shared.rule.placeholders)?;
+    let filter = args.shared.rule.filter()?;
+    let chain = load_configs(&args.shared.rule.config, args.shared.rule.verbose)?;
     let mapping = mapping_of(&chain);
     let ts_config = match args.query {
-        Some(QueryKind::Timesketch) => Some(timesketch_config(&args.rules_opts.config)?),
+        Some(QueryKind::Timesketch) => Some(timesketch_config(&args.shared.rule.config)?),
         _ => None,
     };
     let format_options = sigma_match::event::FormatOptions {
-        evtx_xml: !args.event_opts.no_evtx_xml,
-        host_name_alias: !args.event_opts.no_host_alias,
+        evtx_xml: !args.shared.event.no_evtx_xml,
+        host_name_alias: !args.shared.event.no_host_alias,
     };
     let rules = match ex::find_rules(&args.rule, &args.rules) {
-        Ok(r) if args.rules_opts.filters() => {
+        Ok(r) if args.shared.rule.filters() => {
             let kept: Vec<_> = r.into_iter().filter(|r| filter.dropped(r).is_none()).collect();
             anyhow::ensure!(
                 !kept.is_empty(),
@@ -1076,7 +1072,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         let opts = CompileOptions {
             mapping,
             placeholders: &placeholders,
-            keyword_fields: args.rules_opts.keyword_fields.clone(),
+            keyword_fields: args.shared.rule.keyword_fields.clone(),
         };
         let rs = match ex::compile_one(rule, opts) {
             Ok(rs) => rs,
@@ -1177,14 +1173,14 @@ fn say_ignored_keys(chain: &SigmacChain, verbose: bool) {
 
 fn fields(args: FieldsArgs) -> Result<u8> {
     preflight::check_paths(&args.rules, &[])?;
-    let rules = args.rule.builder(&args.rules).scoping(Scoping::Off).build()?;
-    say_ignored_keys(rules.mapping_chain(), args.rule.verbose);
+    let rules = args.shared.rule.builder(&args.rules).scoping(Scoping::Off).build()?;
+    say_ignored_keys(rules.mapping_chain(), args.shared.rule.verbose);
     let usage = FieldUsage::of(rules.ruleset());
     let failed = rules.failed_rules();
     for w in rules.mapping_chain().warnings() {
         eprintln!("sigma-match: {w}");
     }
-    match args.output.format {
+    match args.shared.output.format {
         Format::Json => outln!("{}", usage.to_json()),
         Format::Table => {
             out!("{}", usage.to_table());

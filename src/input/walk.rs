@@ -85,18 +85,19 @@ fn what_is(path: &Path) -> std::io::Result<sniff::Sniffed> {
 }
 
 #[cfg(unix)]
-type FileId = (u64, u64);
+pub(crate) type FileId = (u64, u64);
 #[cfg(not(unix))]
-type FileId = std::path::PathBuf;
+pub(crate) type FileId = std::path::PathBuf;
 
+/// Identity of an existing file: (device, inode) on Unix, else the canonical path.
 #[cfg(unix)]
-fn file_id(p: &Path) -> Option<FileId> {
+pub(crate) fn file_id(p: &Path) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
-fn file_id(p: &Path) -> Option<FileId> {
+pub(crate) fn file_id(p: &Path) -> Option<FileId> {
     p.canonicalize().ok()
 }
 

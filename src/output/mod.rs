@@ -23,6 +23,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::compile::Ruleset;
+use crate::input::walk::{FileId, file_id};
 use crate::run::engine::Sink;
 
 pub use matches::MatchWriter;
@@ -415,23 +416,6 @@ pub fn check_not_input(out: &Path, inputs: &[String]) -> Result<(), OutputError>
         }
     }
     Ok(())
-}
-
-/// Identity of an existing file: (device, inode) on Unix, else the canonical path.
-#[cfg(unix)]
-type FileId = (u64, u64);
-#[cfg(not(unix))]
-type FileId = PathBuf;
-
-#[cfg(unix)]
-fn file_id(p: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(p: &Path) -> Option<FileId> {
-    p.canonicalize().ok()
 }
 
 #[cfg(unix)]

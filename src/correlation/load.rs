@@ -3,7 +3,7 @@
 //! rules that only feed correlations hidden, and the fields correlations
 //! read carried by the match records ([`crate::compile::Ruleset::carry`]).
 //!
-//! Rule files are loaded once by [`crate::loader`]; only the files in which
+//! Rule files are loaded once by [`crate::compile::loader`]; only the files in which
 //! it met a correlation document, an aggregation or `near` are read again
 //! here, so rule sets without correlations pay nothing.
 

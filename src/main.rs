@@ -756,7 +756,20 @@ fn run(cli: RunArgs) -> Result<u8> {
         );
     }
     let events = expanded.inputs;
+    // With correlations, --tag-out is written in a second pass, once the
+    // events that correlations tag are known.
+    let corr_tag_out = if plan.is_empty() { None } else { spec.tag_out.clone() };
+    let spec = OutputSpec {
+        tag_out: if corr_tag_out.is_some() { None } else { spec.tag_out.clone() },
+        ..spec
+    };
     let mut outputs = Outputs::open(&spec, ruleset, &events)?;
+    if let Some(t) = &corr_tag_out
+        && (spec.matches.as_deref() == Some(t.as_str()) || spec.timeline.as_deref() == Some(t.as_str()))
+        && t != "-"
+    {
+        anyhow::bail!("{t} is given for two outputs");
+    }
     let mut hits = sigma_match::output::hits::HitSummary::new(ruleset, hit_fields);
     let mut collector = sigma_match::correlation::stage::Collector::new(plan);
     let mut stats = {
@@ -767,9 +780,18 @@ fn run(cli: RunArgs) -> Result<u8> {
         } else {
             // Rules that only feed correlations reach no output; the
             // collector sees every match.
+            let n = sinks.len();
             let mut hide: Vec<sigma_match::correlation::stage::Hide<'_>> = sinks
                 .into_iter()
-                .map(|s| sigma_match::correlation::stage::Hide::new(s, &plan.hidden))
+                .enumerate()
+                .map(|(i, s)| {
+                    // The outputs' own sinks are finished after the firings are added.
+                    if i + 1 < n {
+                        sigma_match::correlation::stage::Hide::deferring(s, &plan.hidden)
+                    } else {
+                        sigma_match::correlation::stage::Hide::new(s, &plan.hidden)
+                    }
+                })
                 .collect();
             let mut all: Vec<&mut dyn engine::Sink> =
                 hide.iter_mut().map(|h| h as &mut dyn engine::Sink).collect();
@@ -779,9 +801,32 @@ fn run(cli: RunArgs) -> Result<u8> {
     };
     let outcome = collector.finish_stage();
     sigma_match::correlation::stage::hide_stats(&mut stats, plan);
-    if let Some(w) = outputs.matches_mut() {
-        sigma_match::correlation::output::write_matches(w, plan, &outcome)
-            .context("writing --matches")?;
+    if !(plan.is_empty() && plan.hidden_count() == 0) {
+        if let Some(t) = outputs.timeline_mut() {
+            sigma_match::correlation::output::timeline_rows(t, plan, &outcome);
+        }
+        if let Some(w) = outputs.matches_mut() {
+            sigma_match::correlation::output::write_matches(w, plan, &outcome)
+                .context("writing --matches")?;
+        }
+        outputs.finish_sinks().context("writing output")?;
+    }
+    if let Some(t) = &corr_tag_out {
+        use sigma_match::output::{Destination, TagWriter, tag::RuleAttributes};
+        let mut attrs: Vec<RuleAttributes> = ruleset
+            .rules
+            .iter()
+            .map(|r| RuleAttributes::new(&r.rule.title, r.rule.id.as_deref(), &r.rule.tags))
+            .collect();
+        attrs.extend(sigma_match::correlation::output::tag_attributes(plan));
+        let dest = Destination::create(t, &events)?;
+        let mut w = TagWriter::with_rules(attrs, dest, cli.matched_only);
+        {
+            let mut tagging =
+                sigma_match::correlation::stage::Tagging::new(&mut w, plan, &outcome, ruleset.rules.len());
+            engine::run(ruleset, &events, &run_opts, &mut [&mut tagging]).context("writing --tag-out")?;
+        }
+        w.into_inner().commit()?;
     }
     let mut report = Report::new(ruleset, failed, &stats, cli.profile);
     report.filtered = Some(filtered);
@@ -790,7 +835,7 @@ fn run(cli: RunArgs) -> Result<u8> {
     // Colour by level on a terminal only, and never with NO_COLOR set
     // (https://no-color.org: any non-empty value).
     report.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && if outputs.uses_stdout() {
+        && if outputs.uses_stdout() || corr_tag_out.as_deref() == Some("-") {
             std::io::stderr().is_terminal()
         } else {
             std::io::stdout().is_terminal()
@@ -817,7 +862,7 @@ fn run(cli: RunArgs) -> Result<u8> {
         eprintln!("sigma-match: warning: {w}");
     }
     // Outputs on stdout keep it machine-readable: the report goes to stderr.
-    if outputs.uses_stdout() {
+    if outputs.uses_stdout() || corr_tag_out.as_deref() == Some("-") {
         eprint!("{text}");
     } else {
         out!("{text}");
@@ -1038,6 +1083,25 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         evtx_xml: !args.shared.event.no_evtx_xml,
         host_name_alias: !args.shared.event.no_host_alias,
     };
+    {
+        // A correlation rule (or legacy aggregation) is explained by the
+        // correlation stage.
+        let opts = CompileOptions {
+            mapping,
+            placeholders: &placeholders,
+            keyword_fields: args.rules_opts.keyword_fields.clone(),
+        };
+        if let Some(text) = sigma_match::correlation::explain::explain(
+            &args.rule,
+            &args.rules,
+            args.events.as_deref(),
+            opts,
+            &sigma_match::correlation::Options::default(),
+        )? {
+            out!("{text}");
+            return Ok(EXIT_OK);
+        }
+    }
     let rules = match ex::find_rules(&args.rule, &args.rules) {
         Ok(r) if args.shared.rule.filters() => {
             let kept: Vec<_> = r.into_iter().filter(|r| filter.dropped(r).is_none()).collect();

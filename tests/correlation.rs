@@ -451,3 +451,79 @@ fn legacy_near_and_undefined_near() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("warning: unsupported: `near` without `timeframe`"), "{out}");
 }
+
+#[test]
+fn real_bruteforce_4625_records() {
+    // testdata/correlation/NOTICE.md: 60 real 4625 records of an SMB
+    // password-guessing burst (hayabusa-sample-evtx via the shared
+    // evtx_dump export) and one unrelated failed logon.
+    let r = run(&[&fixture("bruteforce_4625.yml")], &[&fixture("bruteforce-4625.flat.jsonl")], &[]);
+    let bf = groups(&r, "Brute force - many failed network logons from one address");
+    assert_eq!(bf, vec![json!({"IpAddress": "192.168.198.149", "TargetUserName": "Administrator"})]);
+    let f = r.firings.iter().find(|f| f["correlation"] == "event_count").unwrap();
+    assert_eq!(f["value"], 59.0);
+    assert_eq!(f["window_start"], "2016-09-19T16:50:06.513129Z");
+    assert_eq!(f["window_end"], "2016-09-19T16:50:09.144009Z");
+    let spray = groups(&r, "Password spraying - several accounts from one address");
+    assert_eq!(spray, vec![json!({"IpAddress": "192.168.198.149"})]);
+    assert!(r.events.is_empty());
+}
+
+#[test]
+fn tag_out_and_timeline_carry_firings() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = dir.path().join("t.jsonl");
+    let tl = dir.path().join("tl.csv");
+    let o = Command::new(env!("CARGO_BIN_EXE_sigma-match"))
+        .args(["-q", "--no-scope"])
+        .arg(fixture("bruteforce_4625.yml"))
+        .arg(fixture("bruteforce-4625.flat.jsonl"))
+        .arg("--tag-out")
+        .arg(&tag)
+        .arg("--timeline")
+        .arg(&tl)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<Value> = std::fs::read_to_string(&tag).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 61, "every event is written");
+    let tagged = |title: &str| lines.iter().filter(|l| l["ts_sigma_rule"].as_array().is_some_and(|a| a.iter().any(|x| x == title))).count();
+    assert_eq!(tagged("Brute force - many failed network logons from one address"), 59);
+    assert_eq!(tagged("Password spraying - several accounts from one address"), 60);
+    assert_eq!(tagged("Failed network logon"), 0, "the hidden rule tags nothing");
+    let csv = std::fs::read_to_string(&tl).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains("correlation event_count: IpAddress=192.168.198.149, TargetUserName=Administrator; count 59"), "{csv}");
+}
+
+#[test]
+fn explain_a_correlation_rule_over_events() {
+    let o = Command::new(env!("CARGO_BIN_EXE_sigma-match"))
+        .args(["explain"])
+        .arg(fixture("bruteforce_4625.yml"))
+        .arg("--events")
+        .arg(fixture("bruteforce-4625.flat.jsonl"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("failed_network_logon -> rule `Failed network logon`"), "{out}");
+    assert!(out.contains("window: 1m sliding: [anchor, anchor + 1m], both ends inclusive"), "{out}");
+    assert!(out.contains("fired: IpAddress=192.168.198.149, TargetUserName=Administrator"), "{out}");
+    assert!(out.contains("not reached: IpAddress=192.168.198.149, TargetUserName=JcDfcZTc: best window 1 (gte 20 needed)"), "{out}");
+}
+
+#[test]
+#[cfg_attr(not(shared_corpus), ignore = "needs SIGMA_MATCH_SHARED (the shared event exports)")]
+fn shared_bruteforce_over_the_whole_evtx_export() {
+    let shared = PathBuf::from(std::env::var_os("SIGMA_MATCH_SHARED").expect("SIGMA_MATCH_SHARED"));
+    let ev = shared.join("events/evtx-samples.flat.jsonl").display().to_string();
+    let r = run(&[&fixture("bruteforce_4625.yml")], &[&ev], &[]);
+    let bf: Vec<&Value> = r.firings.iter().filter(|f| f["correlation"] == "event_count").collect();
+    // 3,560 failed logons to Administrator from one address in 2m43s: one
+    // firing per non-overlapping minute-long window.
+    assert!(bf.len() >= 3, "{}", bf.len());
+    assert!(bf.iter().all(|f| f["group"] == json!({"IpAddress": "192.168.198.149", "TargetUserName": "Administrator"})));
+    let total: usize = bf.iter().map(|f| f["events"].as_array().unwrap().len()).sum();
+    assert_eq!(total, 3560);
+}

@@ -248,3 +248,62 @@ pub fn json(plan: &Plan, out: &Outcome) -> serde_json::Value {
             .collect(),
     )
 }
+
+/// Adds one timeline row per reported firing: the window start as time,
+/// the group and value as details, the first contributing event as file and
+/// line, the number of contributing events as copies.
+pub fn timeline_rows<W: Write>(t: &mut crate::output::TimelineWriter<W>, plan: &Plan, out: &Outcome) {
+    const HOSTS: [&str; 5] = ["Computer", "ComputerName", "hostname", "computer_name", "Hostname"];
+    for f in &out.firings {
+        if plan.corr_hidden.get(f.corr).copied().unwrap_or(false) {
+            continue;
+        }
+        let c = &plan.corrs[f.corr];
+        let host = c
+            .group_by
+            .iter()
+            .zip(&f.group)
+            .find(|(k, _)| HOSTS.iter().any(|h| h.eq_ignore_ascii_case(k)))
+            .and_then(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let details = format!(
+            "correlation {}: {}; {} {} (condition {}); {} events {} .. {}",
+            c.kind.name(),
+            group_text(plan, f),
+            match c.kind {
+                super::Kind::EventCount => "count",
+                super::Kind::ValueCount => "distinct",
+                super::Kind::Temporal | super::Kind::TemporalOrdered => "rules",
+                _ => "value",
+            },
+            super::fmt_num(f.value),
+            c.condition.describe(),
+            f.events.len(),
+            iso(f.start),
+            iso(f.end)
+        );
+        let first = f.events.first();
+        let input = first.and_then(|e| out.inputs.get(e.input as usize)).map_or("", String::as_str);
+        t.add_row(
+            Some(EventTime::from_micros(f.start)),
+            &host,
+            c.level.as_deref().unwrap_or(""),
+            &c.title,
+            &c.tags,
+            details,
+            input,
+            first.map_or(0, |e| e.line),
+            f.events.len() as u32,
+            c.id.as_deref().unwrap_or(""),
+            &c.path.display().to_string(),
+        );
+    }
+}
+
+/// Attributes of the correlation rules for the tag writer (after the ruleset's).
+pub fn tag_attributes(plan: &Plan) -> Vec<crate::output::tag::RuleAttributes> {
+    plan.corrs
+        .iter()
+        .map(|c| crate::output::tag::RuleAttributes::new(&c.title, c.id.as_deref(), &c.tags))
+        .collect()
+}

@@ -61,6 +61,9 @@ pub struct Outcome {
     pub firings: Vec<Firing>,
     /// Per correlation (index into [`Plan::corrs`]).
     pub stats: Vec<CorrStats>,
+    /// With [`Collector::tracking`]: per correlation, per group (values in
+    /// `group-by` order) the largest value any window reached.
+    pub best: Vec<Vec<(Vec<Option<String>>, f64)>>,
 }
 
 impl Outcome {
@@ -87,6 +90,7 @@ pub struct Collector<'p> {
     recs: Vec<Vec<Rec>>,
     events: Vec<EventRef>,
     without_time: Vec<u64>,
+    track: bool,
 }
 
 const FIRING: u64 = 1 << 63;
@@ -100,7 +104,14 @@ impl<'p> Collector<'p> {
             recs: vec![Vec::new(); plan.corrs.len()],
             events: Vec::new(),
             without_time: vec![0; plan.corrs.len()],
+            track: false,
         }
+    }
+
+    /// [`Collector::new`], and the outcome says per group how close it came
+    /// ([`Outcome::best`], for `explain`).
+    pub fn tracking(plan: &'p Plan) -> Self {
+        Collector { track: true, ..Collector::new(plan) }
     }
 
     fn first(carried: &[Option<String>], slots: &[usize]) -> Option<usize> {
@@ -114,6 +125,7 @@ impl<'p> Collector<'p> {
             inputs: self.inputs,
             firings: Vec::new(),
             stats: vec![CorrStats::default(); plan.corrs.len()],
+            best: vec![Vec::new(); plan.corrs.len()],
         };
         let events = self.events;
         let mut recs_all = self.recs;
@@ -149,7 +161,18 @@ impl<'p> Collector<'p> {
                 max_events: plan.options.max_events,
                 max_groups: plan.options.max_groups,
             };
-            let (fired, limits) = window::run(&spec, &recs);
+            let (fired, limits) = if self.track {
+                let (f, l, best) = window::run_tracking(&spec, &recs);
+                let mut b: Vec<(Vec<Option<String>>, f64)> = best
+                    .into_iter()
+                    .map(|(k, v)| (window::key_values(&k, c.group_by.len()), v))
+                    .collect();
+                b.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+                out.best[ci] = b;
+                (f, l)
+            } else {
+                window::run(&spec, &recs)
+            };
             let st = &mut out.stats[ci];
             st.records = recs.len() as u64;
             st.without_time = self.without_time[ci];
@@ -252,11 +275,18 @@ pub struct Hide<'a> {
     inner: &'a mut dyn Sink,
     hidden: &'a [bool],
     buf: Vec<LineMatch>,
+    defer_finish: bool,
 }
 
 impl<'a> Hide<'a> {
     pub fn new(inner: &'a mut dyn Sink, hidden: &'a [bool]) -> Self {
-        Hide { inner, hidden, buf: Vec::new() }
+        Hide { inner, hidden, buf: Vec::new(), defer_finish: false }
+    }
+
+    /// [`Hide::new`], and the run's `finish` does not reach `inner`: the
+    /// caller finishes it after adding the correlation firings.
+    pub fn deferring(inner: &'a mut dyn Sink, hidden: &'a [bool]) -> Self {
+        Hide { inner, hidden, buf: Vec::new(), defer_finish: true }
     }
 }
 
@@ -275,6 +305,70 @@ impl Sink for Hide<'_> {
                 }
             } else {
                 self.buf.push(m.clone());
+            }
+        }
+        self.inner.chunk(input, data, first_line, &self.buf)
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if self.defer_finish {
+            return Ok(());
+        }
+        self.inner.finish()
+    }
+}
+
+/// The second pass of `--tag-out` with correlations: every event as the tag
+/// writer gets it, hidden rules removed, and the correlations an event
+/// contributes to added as rules `nrules + correlation` (the tag writer is
+/// made with their attributes after the ruleset's).
+pub struct Tagging<'a> {
+    inner: &'a mut dyn Sink,
+    hidden: &'a [bool],
+    nrules: u32,
+    inputs: &'a [String],
+    contrib: std::collections::HashMap<(u32, u64), Vec<usize>>,
+    shown: Vec<u32>,
+    buf: Vec<LineMatch>,
+}
+
+impl<'a> Tagging<'a> {
+    pub fn new(inner: &'a mut dyn Sink, plan: &'a Plan, out: &'a Outcome, nrules: usize) -> Self {
+        let shown: Vec<u32> = (0..plan.corrs.len())
+            .map(|c| u32::from(!plan.corr_hidden.get(c).copied().unwrap_or(false)))
+            .collect();
+        Tagging {
+            inner,
+            hidden: &plan.hidden,
+            nrules: nrules as u32,
+            inputs: &out.inputs,
+            contrib: out.contributions(),
+            shown,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Sink for Tagging<'_> {
+    fn chunk(&mut self, input: &str, data: &[u8], first_line: u64, matches: &[LineMatch]) -> std::io::Result<()> {
+        let idx = self.inputs.iter().position(|i| i == input).map(|i| i as u32);
+        self.buf.clear();
+        for m in matches {
+            let mut rules: Vec<u32> = m
+                .rules
+                .iter()
+                .copied()
+                .filter(|r| !self.hidden.get(*r as usize).copied().unwrap_or(false))
+                .collect();
+            if let Some(cs) = idx.and_then(|i| self.contrib.get(&(i, m.line))) {
+                for &c in cs {
+                    if self.shown.get(c).copied() == Some(1) {
+                        rules.push(self.nrules + c as u32);
+                    }
+                }
+            }
+            if !rules.is_empty() {
+                self.buf.push(LineMatch { rules, ..m.clone() });
             }
         }
         self.inner.chunk(input, data, first_line, &self.buf)

@@ -123,6 +123,9 @@ struct Eval<'s, 'a> {
     live: usize,
     fired: Vec<Fired>,
     limits: Limits,
+    /// With [`run_tracking`]: per group key, the largest value any of its
+    /// windows reached (for `explain`).
+    best: Option<HashMap<Box<str>, f64>>,
 }
 
 fn number(s: &str) -> Option<f64> {
@@ -359,9 +362,20 @@ impl<'s, 'a> Eval<'s, 'a> {
         }
     }
 
+    fn track(&mut self, g: u32, v: f64) {
+        if let Some(b) = self.best.as_mut() {
+            let key = &self.recs[self.groups[g as usize].key_rec as usize].key;
+            let e = b.entry(key.clone()).or_insert(v);
+            if v > *e {
+                *e = v;
+            }
+        }
+    }
+
     /// Evaluates the window anchored at the group's oldest event.
     fn close_front(&mut self, g: u32) {
         let (v, ok) = self.check(g);
+        self.track(g, v);
         if ok {
             self.fire(g, v);
             return;
@@ -440,6 +454,20 @@ impl<'s, 'a> Eval<'s, 'a> {
 /// Evaluates one correlation over `recs`, which must be sorted by
 /// `(time, seq)`.
 pub fn run(spec: &Spec<'_>, recs: &[Rec]) -> (Vec<Fired>, Limits) {
+    let (f, l, _) = run_inner(spec, recs, false);
+    (f, l)
+}
+
+/// [`run`], and per group key the largest value any of its windows reached.
+pub fn run_tracking(spec: &Spec<'_>, recs: &[Rec]) -> (Vec<Fired>, Limits, Best) {
+    let (f, l, b) = run_inner(spec, recs, true);
+    (f, l, b.unwrap_or_default())
+}
+
+/// Per group key, the largest value any of its windows reached.
+pub type Best = HashMap<Box<str>, f64>;
+
+fn run_inner(spec: &Spec<'_>, recs: &[Rec], track: bool) -> (Vec<Fired>, Limits, Option<Best>) {
     let mut e = Eval {
         spec,
         recs,
@@ -451,6 +479,7 @@ pub fn run(spec: &Spec<'_>, recs: &[Rec]) -> (Vec<Fired>, Limits) {
         live: 0,
         fired: Vec::new(),
         limits: Limits::default(),
+        best: track.then(HashMap::new),
     };
     for (i, r) in recs.iter().enumerate() {
         let i = i as u32;
@@ -463,6 +492,7 @@ pub fn run(spec: &Spec<'_>, recs: &[Rec]) -> (Vec<Fired>, Limits) {
         }
         if e.groups[g as usize].recs.len() > spec.max_events.max(1) {
             let (v, ok) = e.check(g);
+            e.track(g, v);
             if ok {
                 e.fire(g, v);
             } else {
@@ -481,7 +511,7 @@ pub fn run(spec: &Spec<'_>, recs: &[Rec]) -> (Vec<Fired>, Limits) {
     }
     let mut fired = e.fired;
     fired.sort_by(|a, b| (a.start, a.recs[0]).cmp(&(b.start, b.recs[0])));
-    (fired, e.limits)
+    (fired, e.limits, e.best)
 }
 
 /// The group-by values of a key (`None`: the event lacked the field).

@@ -559,6 +559,22 @@ impl Outputs {
             .collect()
     }
 
+    /// The `--timeline` writer, to add correlation firings before it is
+    /// finished ([`Outputs::finish_sinks`]).
+    pub fn timeline_mut(&mut self) -> Option<&mut TimelineWriter<Destination>> {
+        self.timeline.as_mut()
+    }
+
+    /// Finishes every sink, for a run whose sinks' own `finish` was held
+    /// back (correlations add firings after the run,
+    /// [`crate::correlation::stage::Hide::deferring`]).
+    pub fn finish_sinks(&mut self) -> io::Result<()> {
+        for s in self.sinks() {
+            s.finish()?;
+        }
+        Ok(())
+    }
+
     /// The `--matches` output, to append correlation firings after the run.
     pub fn matches_mut(&mut self) -> Option<&mut Destination> {
         self.matches.as_mut().map(MatchWriter::get_mut)

@@ -141,6 +141,52 @@ impl<W: Write> TimelineWriter<W> {
         self.rows.len()
     }
 
+    /// Adds a row that is not one event's hit (a correlation firing, see
+    /// [`crate::correlation::output::timeline_rows`]); call before the
+    /// writer's `finish`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_row(
+        &mut self,
+        time: Option<EventTime>,
+        host: &str,
+        level: &str,
+        title: &str,
+        tags: &[String],
+        details: String,
+        input: &str,
+        line: u64,
+        copies: u32,
+        id: &str,
+        file: &str,
+    ) {
+        let (tac, tech) = hits::attack(tags);
+        self.rules.push(RuleCols {
+            level: level.to_string(),
+            title: title.to_string(),
+            tactics: tac.join("; "),
+            techniques: tech.join("; "),
+            id: id.to_string(),
+            file: file.to_string(),
+            details: &[],
+        });
+        let input = match self.inputs.iter().position(|i| i == input) {
+            Some(i) => i,
+            None => {
+                self.inputs.push(input.to_string());
+                self.inputs.len() - 1
+            }
+        };
+        self.rows.push(Row {
+            time,
+            host: host.to_string(),
+            rule: (self.rules.len() - 1) as u32,
+            details,
+            input: input as u32,
+            line,
+            copies,
+        });
+    }
+
     fn write_all_rows(&mut self) -> io::Result<()> {
         self.rows.sort_by(|a, b| {
             (a.time.is_none(), a.time, a.input, a.line, a.rule).cmp(&(

@@ -1089,7 +1089,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         let opts = CompileOptions {
             mapping,
             placeholders: &placeholders,
-            keyword_fields: args.rules_opts.keyword_fields.clone(),
+            keyword_fields: args.shared.rule.keyword_fields.clone(),
         };
         if let Some(text) = sigma_match::correlation::explain::explain(
             &args.rule,

@@ -261,10 +261,12 @@ fn window_boundaries() {
 }
 
 #[test]
-fn missing_group_by_fields_form_one_group() {
-    // pySigma's SQLite backend groups with SQL `GROUP BY`, where all rows
-    // without the field (NULL) form one group; sigma-match does the same and
-    // writes the value as null.
+fn missing_group_by_fields_are_left_out_and_counted() {
+    // pySigma's SQLite backend (pySigma-backend-sqlite 2.1.1, the queries it
+    // generates: `... WHERE ts IS NOT NULL AND eid IS NOT NULL AND g0 IS NOT
+    // NULL`) leaves events without a group-by value out of a correlation;
+    // sigma-match does the same, and says how many (JSON null counts as
+    // missing, as in SQL).
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("r.yml");
     std::fs::write(&rules, BOUNDARY_RULES).unwrap();
@@ -272,11 +274,14 @@ fn missing_group_by_fields_form_one_group() {
         json!({"datetime": at(0, 0), "EventID": 1}),
         json!({"datetime": at(1, 0), "EventID": 1, "User": null}),
         json!({"datetime": at(2, 0), "EventID": 1, "User": "x"}),
+        json!({"datetime": at(3, 0), "EventID": 1, "User": "x"}),
     ];
     let e = write_events(dir.path(), "e.jsonl", &ev);
     let r = run(&[&rules.display().to_string()], &[&e], &[]);
     assert_eq!(r.firings.len(), 1);
-    assert_eq!(r.firings[0]["group"], json!({"User": null}));
+    assert_eq!(r.firings[0]["group"], json!({"User": "x"}));
+    assert_eq!(r.report["correlations"][0]["stats"]["without_group"], 2);
+    assert!(r.stderr.contains("2 matched events lacked a group-by field (User)"), "{}", r.stderr);
 }
 
 #[test]

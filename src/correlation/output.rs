@@ -149,6 +149,13 @@ pub fn table_section(plan: &Plan, out: &Outcome, show_firings: usize) -> String 
                 st.without_time
             );
         }
+        if st.without_group > 0 {
+            let _ = writeln!(
+                s,
+                "           note: {} matched events lacked a group-by field and were not correlated",
+                st.without_group
+            );
+        }
         if st.limits.dropped_events > 0 || st.limits.closed_groups > 0 {
             let _ = writeln!(
                 s,
@@ -170,6 +177,9 @@ pub fn warnings(plan: &Plan, out: &Outcome) -> Vec<String> {
         }
         if st.limits.closed_groups > 0 {
             v.push(format!("correlation `{}`: {} groups closed before their window ended (--correlation-max-groups {} open at once)", c.title, st.limits.closed_groups, plan.options.max_groups));
+        }
+        if st.without_group > 0 {
+            v.push(format!("correlation `{}`: {} matched events lacked a group-by field ({}) and were not correlated", c.title, st.without_group, c.group_by.join(", ")));
         }
         if st.without_time > 0 {
             v.push(format!("correlation `{}`: {} matched events had no usable time and were not correlated", c.title, st.without_time));

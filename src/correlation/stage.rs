@@ -46,6 +46,9 @@ pub struct CorrStats {
     pub records: u64,
     /// Matched events without a usable time (not correlated; reported).
     pub without_time: u64,
+    /// Records without a value for some `group-by` field (not correlated;
+    /// reported), as pySigma's SQLite backend leaves them out (`g IS NOT NULL`).
+    pub without_group: u64,
     pub firings: u64,
     /// Distinct groups that fired.
     pub groups: u64,
@@ -90,6 +93,7 @@ pub struct Collector<'p> {
     recs: Vec<Vec<Rec>>,
     events: Vec<EventRef>,
     without_time: Vec<u64>,
+    without_group: Vec<u64>,
     track: bool,
 }
 
@@ -104,6 +108,7 @@ impl<'p> Collector<'p> {
             recs: vec![Vec::new(); plan.corrs.len()],
             events: Vec::new(),
             without_time: vec![0; plan.corrs.len()],
+            without_group: vec![0; plan.corrs.len()],
             track: false,
         }
     }
@@ -138,6 +143,10 @@ impl<'p> Collector<'p> {
                 if let Source::Corr { corr, group, value } = s {
                     for &fi in &by_corr[*corr] {
                         let f = &out.firings[fi];
+                        if group.iter().any(|g| g.and_then(|p| f.group.get(p)?.as_deref()).is_none()) {
+                            out.stats[ci].without_group += 1;
+                            continue;
+                        }
                         let key = window::make_key(group.iter().map(|g| g.and_then(|p| f.group.get(p)?.as_deref())));
                         let value = if value.is_empty() {
                             None
@@ -176,6 +185,7 @@ impl<'p> Collector<'p> {
             let st = &mut out.stats[ci];
             st.records = recs.len() as u64;
             st.without_time = self.without_time[ci];
+            st.without_group += self.without_group[ci];
             st.limits = limits;
             st.firings = fired.len() as u64;
             let mut keys = std::collections::HashSet::new();
@@ -237,9 +247,15 @@ impl Sink for Collector<'_> {
                     let Some(Source::Rule { group, value, .. }) = self.plan.sources[ci as usize].get(src as usize) else {
                         continue;
                     };
-                    let key = window::make_key(group.iter().map(|slots| {
-                        Self::first(&m.carried, slots).and_then(|s| m.carried[s].as_deref())
-                    }));
+                    let vals: Vec<Option<&str>> = group
+                        .iter()
+                        .map(|slots| Self::first(&m.carried, slots).and_then(|s| m.carried[s].as_deref()))
+                        .collect();
+                    if vals.iter().any(Option::is_none) {
+                        self.without_group[ci as usize] += 1;
+                        continue;
+                    }
+                    let key = window::make_key(vals.into_iter());
                     let value = if value.is_empty() {
                         None
                     } else {

@@ -171,27 +171,44 @@ impl RuleFilter {
 
     /// Why `r` is left out, `None` if it is kept.
     pub fn dropped(&self, r: &rule::Rule) -> Option<Dropped> {
-        let ok = |want: &[String], have: &Option<String>| {
-            want.is_empty()
-                || have
-                    .as_deref()
-                    .is_some_and(|h| want.iter().any(|w| w.eq_ignore_ascii_case(h)))
+        self.dropped_meta(r.status.as_deref(), r.level.as_deref(), r.id.as_deref(), &r.title)
+    }
+
+    /// Why a rule (detection or correlation) with this metadata is left
+    /// out, `None` if it is kept.
+    pub fn dropped_meta(
+        &self,
+        status: Option<&str>,
+        level: Option<&str>,
+        id: Option<&str>,
+        title: &str,
+    ) -> Option<Dropped> {
+        let ok = |want: &[String], have: Option<&str>| {
+            want.is_empty() || have.is_some_and(|h| want.iter().any(|w| w.eq_ignore_ascii_case(h)))
         };
-        if !(ok(&self.statuses, &r.status) && ok(&self.levels, &r.level)) {
+        if !(ok(&self.statuses, status) && ok(&self.levels, level)) {
             return Some(Dropped::StatusOrLevel);
         }
         if let Some(min) = &self.min_level
-            && level_rank(r.level.as_deref()) < level_rank(Some(min))
+            && level_rank(level) < level_rank(Some(min))
         {
             return Some(Dropped::MinLevel);
         }
         self.exclude
             .iter()
-            .position(|e| {
-                r.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(e))
-                    || r.title.eq_ignore_ascii_case(e)
-            })
+            .position(|e| id.is_some_and(|id| id.eq_ignore_ascii_case(e)) || title.eq_ignore_ascii_case(e))
             .map(Dropped::Excluded)
+    }
+
+    /// The exclusion entries that matched no rule (`used[i]` says whether
+    /// entry `i` matched one), for the report.
+    pub fn unmatched_exclusions(&self, used: &[bool]) -> Vec<String> {
+        self.exclude
+            .iter()
+            .zip(used)
+            .filter(|(_, u)| !**u)
+            .map(|(e, _)| e.clone())
+            .collect()
     }
 }
 
@@ -287,12 +304,6 @@ pub fn compile_loaded(
             });
         }
     }
-    filtered.unmatched_exclusions = filter
-        .exclude
-        .iter()
-        .zip(&used)
-        .filter(|(_, u)| !**u)
-        .map(|(e, _)| e.clone())
-        .collect();
+    filtered.unmatched_exclusions = filter.unmatched_exclusions(&used);
     (b.build(), failed, filtered)
 }

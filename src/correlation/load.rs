@@ -133,22 +133,7 @@ pub fn read_text(path: &Path, text: &str, parts: &mut FileParts) {
 }
 
 fn corr_dropped(filter: &RuleFilter, c: &Correlation) -> Option<Dropped> {
-    let ok = |want: &[String], have: &Option<String>| {
-        want.is_empty() || have.as_deref().is_some_and(|h| want.iter().any(|w| w.eq_ignore_ascii_case(h)))
-    };
-    if !(ok(&filter.statuses, &c.status) && ok(&filter.levels, &c.level)) {
-        return Some(Dropped::StatusOrLevel);
-    }
-    if let Some(min) = &filter.min_level
-        && crate::compile::loader::level_rank(c.level.as_deref()) < crate::compile::loader::level_rank(Some(min))
-    {
-        return Some(Dropped::MinLevel);
-    }
-    filter
-        .exclude
-        .iter()
-        .position(|e| c.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(e)) || c.title.eq_ignore_ascii_case(e))
-        .map(Dropped::Excluded)
+    filter.dropped_meta(c.status.as_deref(), c.level.as_deref(), c.id.as_deref(), &c.title)
 }
 
 fn failed_corr(c: &Correlation, issue: RuleIssue) -> FailedRule {
@@ -290,13 +275,7 @@ pub fn compile_loaded(
             }
         }
     }
-    filtered.unmatched_exclusions = filter
-        .exclude
-        .iter()
-        .zip(&used)
-        .filter(|(_, u)| !**u)
-        .map(|(e, _)| e.clone())
-        .collect();
+    filtered.unmatched_exclusions = filter.unmatched_exclusions(&used);
     let mut ruleset = b.build();
     if let Some(tf) = &copts.time_field {
         let id = ruleset.fields.intern(tf);

@@ -17,7 +17,7 @@ use sigma_match::compile::loader::{self, RuleFilter};
 use sigma_match::mapping::{self, FieldMapping, Identity};
 use sigma_match::output::{OutputSpec, Outputs};
 use sigma_match::run::preflight;
-use sigma_match::output::report::{Report, TableOptions};
+use sigma_match::output::report::{Costs, Report, TableOptions};
 use sigma_match::mapping::sigmac::SigmacChain;
 use sigma_match::timesketch::query::{Statuses, TimesketchConfig};
 use sigma_match::{RulesBuilder, Scoping};
@@ -828,7 +828,12 @@ fn run(cli: RunArgs) -> Result<u8> {
         }
         w.into_inner().commit()?;
     }
-    let mut report = Report::new(ruleset, failed, &stats, cli.profile);
+    let mut report = Report::new(
+        ruleset,
+        failed,
+        &stats,
+        if cli.profile { Costs::Include } else { Costs::Omit },
+    );
     report.filtered = Some(filtered);
     report.add_hits(ruleset, &hits);
     sigma_match::correlation::output::amend_report(&mut report, ruleset, plan, &outcome);

@@ -9,7 +9,7 @@ use sigma_match::compile::CompileOptions;
 use sigma_match::run::engine::{self, RunOptions};
 use sigma_match::compile::loader::{self, RuleFilter};
 use sigma_match::mapping::{FieldMapping, Identity};
-use sigma_match::output::report::Report;
+use sigma_match::output::report::{Costs, Report};
 use sigma_match::mapping::sigmac::SigmacChain;
 
 fn data(p: &str) -> PathBuf {
@@ -73,7 +73,7 @@ fn run(
         })
         .collect();
     out.sort();
-    let report = Report::new(&rs, &failed, &stats, false);
+    let report = Report::new(&rs, &failed, &stats, Costs::Omit);
     (out, report)
 }
 

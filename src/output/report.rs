@@ -260,13 +260,18 @@ pub struct FailedRule {
     pub id: Option<String>,
 }
 
+/// Whether a [`Report`] carries what each rule cost (`--profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Costs {
+    /// Counts only.
+    Omit,
+    /// Per-rule evaluation counts and times, and the profile section.
+    Include,
+}
+
 impl Report {
-    pub fn new(
-        ruleset: &Ruleset,
-        failed: &[FailedRule],
-        stats: &RunStats,
-        profile: bool,
-    ) -> Report {
+    pub fn new(ruleset: &Ruleset, failed: &[FailedRule], stats: &RunStats, costs: Costs) -> Report {
+        let profile = costs == Costs::Include;
         let mut rows: Vec<RuleRow> = ruleset
             .rules
             .iter()
@@ -827,7 +832,7 @@ mod tests {
             nanos: vec![100, 300],
             ..Default::default()
         };
-        let report = Report::new(&rs, &[], &stats, true);
+        let report = Report::new(&rs, &[], &stats, Costs::Include);
         let prof = report.profile.as_ref().unwrap();
         assert_eq!(
             prof.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
@@ -842,6 +847,6 @@ mod tests {
             profile_top: 5,
         });
         assert!(table.contains("* b"));
-        assert!(Report::new(&rs, &[], &stats, false).profile.is_none());
+        assert!(Report::new(&rs, &[], &stats, Costs::Omit).profile.is_none());
     }
 }

@@ -176,6 +176,18 @@ struct Rec {
 
 const NONE: u32 = u32::MAX;
 
+/// Where a value pushed into an [`EventView`] comes from. Keyword
+/// (field-less) items search only string values written in the event itself,
+/// never values a format derived from them (Plaso `xml_string` fields, host
+/// aliases, short hex forms), which would repeat what is already searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A value of the event as read (numbers, booleans and null are never
+    /// searched by keywords either: only strings are).
+    Event,
+    /// A value a format module derived from the event.
+    Derived,
+}
 
 /// Per-thread scratch holding the extracted fields of the current event.
 pub struct EventView {
@@ -329,8 +341,8 @@ impl EventView {
         result
     }
 
-    fn push(&mut self, index: &FieldIndex, name: &str, kind: Kind, raw: &str, keyword_ok: bool) {
-        self.push_id(index, index.get(name), kind, raw, keyword_ok);
+    fn push(&mut self, index: &FieldIndex, name: &str, kind: Kind, raw: &str, origin: Origin) {
+        self.push_id(index, index.get(name), kind, raw, origin);
     }
 
     /// [`Self::push`] with the field's id already looked up (`None`: not
@@ -341,9 +353,9 @@ impl EventView {
         id: Option<FieldId>,
         kind: Kind,
         raw: &str,
-        keyword_ok: bool,
+        origin: Origin,
     ) {
-        let want_kw = keyword_ok
+        let want_kw = origin == Origin::Event
             && kind == Kind::Str
             && match &index.keywords {
                 None => false,
@@ -382,7 +394,7 @@ impl EventView {
     fn scalar(&mut self, index: &FieldIndex, name: &str, node: &Node) {
         let id = index.get(name);
         if let Node::String(s) = node {
-            return self.push_id(index, id, Kind::Str, s, true);
+            return self.push_id(index, id, Kind::Str, s, Origin::Event);
         }
         // Only strings are searched by keyword items: other values of a
         // field no rule references are not kept (nor formatted).
@@ -392,21 +404,21 @@ impl EventView {
         let mut buf = itoa_buf();
         match node {
             Node::String(_) => {}
-            Node::Static(StaticNode::Null) => self.push_id(index, id, Kind::Null, "", false),
+            Node::Static(StaticNode::Null) => self.push_id(index, id, Kind::Null, "", Origin::Event),
             Node::Static(StaticNode::Bool(b)) => self.push_id(
                 index,
                 id,
                 Kind::Bool,
                 if *b { "true" } else { "false" },
-                false,
+                Origin::Event,
             ),
             Node::Static(StaticNode::I64(n)) => {
                 let s = fmt_num(&mut buf, *n as i128);
-                self.push_id(index, id, Kind::Num, s, false)
+                self.push_id(index, id, Kind::Num, s, Origin::Event)
             }
             Node::Static(StaticNode::U64(n)) => {
                 let s = fmt_num(&mut buf, *n as i128);
-                self.push_id(index, id, Kind::Num, s, false)
+                self.push_id(index, id, Kind::Num, s, Origin::Event)
             }
             Node::Static(StaticNode::F64(f)) => {
                 let s = if f.fract() == 0.0 && f.abs() < 1e15 {
@@ -414,7 +426,7 @@ impl EventView {
                 } else {
                     f.to_string()
                 };
-                self.push_id(index, id, Kind::Num, &s, false)
+                self.push_id(index, id, Kind::Num, &s, Origin::Event)
             }
             _ => {}
         }
@@ -496,7 +508,7 @@ impl EventView {
             .map(|v| (v.kind, v.raw.to_string()))
             .collect();
         for (kind, raw) in vals.iter().rev() {
-            self.push(index, target, *kind, raw, false);
+            self.push(index, target, *kind, raw, Origin::Derived);
         }
     }
 

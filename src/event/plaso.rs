@@ -15,7 +15,7 @@ pub mod evtx_xml;
 
 use simd_json::Node;
 
-use super::{EventView, FieldId, FieldIndex, Kind, evtx};
+use super::{EventView, FieldId, FieldIndex, Kind, Origin, evtx};
 use evtx_xml::EvtxFields;
 
 /// Where a Plaso event's time is: `timestamp`, microseconds since the epoch
@@ -123,9 +123,9 @@ fn resolve_xml(v: &mut EventView, index: &FieldIndex) {
         }
         let from_system = fields.is_system(i);
         evtx::before_value(v, id, from_system);
-        v.push_id(index, Some(id), Kind::Str, value, false);
+        v.push_id(index, Some(id), Kind::Str, value, Origin::Derived);
         if let Some(short) = windows_hex(value) {
-            v.push_id(index, Some(id), Kind::Str, &short, false);
+            v.push_id(index, Some(id), Kind::Str, &short, Origin::Derived);
         }
         evtx::after_value(v, id, from_system);
         if !v.plaso.xml_fields.contains(&id) {

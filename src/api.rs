@@ -38,8 +38,104 @@ use crate::output::report::FailedRule;
 use crate::run::engine::{self, RunOptions, TimeWindow};
 use crate::sigma::rule;
 
+pub use crate::correlation::Options as CorrelationOptions;
 pub use crate::event::{EventError, FormatOptions};
+pub use crate::tools::verify::{LEVELS, STATUSES};
 pub use crate::run::engine::{LineMatch as Match, RunStats, Sink};
+
+mod analysis;
+mod tools;
+
+pub use analysis::{
+    Analysis, OutputOptions, ReportColor, ReportOptions, TimelineFormat, TimesketchMappings,
+    TimesketchOptions,
+};
+pub use tools::{ExplainOptions, QueryKind, VerifyOptions, parse_only};
+
+/// What a job ([`Analysis::run`], [`RulesBuilder::verify`], ...) decided
+/// the process should exit with; [`Exit::code`] is the command line's
+/// exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything ran (problems with single rules or lines are reported). Code 0.
+    Ok,
+    /// A rule failed or a line was malformed and strictness was asked for;
+    /// `verify`: a rule has an error. Code 1.
+    Strict,
+    /// An input could not be read completely. Code 2, as for every [`Error`].
+    Error,
+}
+
+impl Exit {
+    /// The process exit status: 0, 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Strict => 1,
+            Exit::Error => 2,
+        }
+    }
+}
+
+/// The format of a report (the run's, `verify`'s, `fields`').
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Text for a terminal.
+    #[default]
+    Table,
+    /// JSON.
+    Json,
+}
+
+/// A failure of a whole job (a usage error, an output that cannot be
+/// written, an input that cannot be opened), with its causes as
+/// [`std::error::Error::source`]s.
+pub struct Failure(anyhow::Error);
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Error {
+        Error::Job(Failure(e))
+    }
+}
+
+/// With `verbose`, says on `err` which keys of the mapping configurations
+/// are read and ignored.
+fn say_ignored_keys(chain: &SigmacChain, verbose: bool, err: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for c in &chain.configs {
+        if verbose && !c.ignored().is_empty() {
+            let keys: Vec<String> = c
+                .ignored()
+                .iter()
+                .map(|(k, p)| format!("`{k}` (line {})", p.line))
+                .collect();
+            writeln!(
+                err,
+                "sigma-match: {}: ignored (Elasticsearch/sigmac output settings, no meaning here): {}",
+                c.path.display(),
+                keys.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
 
 /// Everything that can go wrong in the front door.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +162,9 @@ pub enum Error {
     /// A time window bound that does not read as a time.
     #[error(transparent)]
     Time(#[from] crate::event::time::TimeParseError),
+    /// A whole job failed ([`Analysis::run`], [`RulesBuilder::verify`], ...).
+    #[error(transparent)]
+    Job(Failure),
 }
 
 /// Which logsource table decides the rules that apply to an event.
@@ -95,6 +194,7 @@ pub struct RulesBuilder {
     keyword_fields: Option<Vec<String>>,
     scoping: Scoping,
     correlation: crate::correlation::Options,
+    verbose: bool,
 }
 
 impl RulesBuilder {
@@ -189,20 +289,22 @@ impl RulesBuilder {
         self
     }
 
+    /// Say on the error stream of the jobs ([`Analysis::run`],
+    /// [`Self::verify`], ...) which configuration keys are read and ignored.
+    pub fn verbose(mut self, on: bool) -> Self {
+        self.verbose = on;
+        self
+    }
+
     /// Reads the configurations, placeholder and exclusion files, loads,
     /// filters and compiles the rules. Rules that fail do not fail the
     /// build: see [`Rules::failed`].
     pub fn build(self) -> Result<Rules, Error> {
-        let mut placeholders = HashMap::new();
-        for p in &self.placeholder_files {
-            placeholders.extend(crate::mapping::load_placeholders(p).map_err(Error::Placeholders)?);
-        }
-        placeholders.extend(self.placeholders);
-        let mut filter = self.filter;
-        for p in &self.exclusion_files {
-            filter.exclude.extend(loader::read_exclusions(p).map_err(Error::Exclusions)?);
-        }
-        let chain = SigmacChain::load(&self.configs).map_err(Error::Config)?;
+        let tools::ReadOptions {
+            placeholders,
+            filter,
+            chain,
+        } = self.read_options()?;
         let scope = match &self.scoping {
             Scoping::Builtin => Some(ScopeTable::builtin()),
             Scoping::File(p) => Some(ScopeTable::load(p).map_err(Error::Logsources)?),

@@ -58,13 +58,24 @@
 //! | [`Rules`] | the compiled ruleset: immutable, shared by all threads; [`Rules::rule`] describes a rule, [`Rules::failed`] lists the rules that did not load |
 //! | [`Scratch`] | per-thread scratch to evaluate one event with ([`Scratch::matches`]) |
 //! | [`Run`] | a parallel run over inputs given as paths or any [`std::io::Read`], handing [`Match`] records to [`Sink`]s, returning [`RunStats`] |
-//! | [`Error`] | the one error type |
+//! | [`Error`] | the one error type ([`display_chain`] prints it with its causes) |
+//!
+//! The jobs of the `sigma-match` command line, each writing what the
+//! command prints to the output and error streams it is given and returning
+//! the [`Exit`] decision, so that the binary is a thin client of this API:
+//!
+//! | entry point | what it does |
+//! |---|---|
+//! | [`Analysis`] | the run: preflight checks, compile, [`OutputOptions`] (tagged timeline, match list, hit timeline), the correlation stage, the report ([`ReportOptions`]), the exit decision; Timesketch mode ([`TimesketchOptions`]) |
+//! | [`RulesBuilder::verify`] | rule checks and their summary ([`VerifyOptions`]) |
+//! | [`RulesBuilder::explain`] | one rule after mapping, and why it did (not) match events ([`ExplainOptions`]) |
+//! | [`RulesBuilder::fields`] | the fields the rules reference, before and after mapping |
+//! | [`parse_only`] | the benchmark floor: read and parse events, evaluate nothing |
 //!
 //! `examples/embed.rs` runs a rule folder over a file and a reader with a
 //! sink of its own. Everything else in the crate is the machinery behind
-//! these types and the command line: its modules are public for the
-//! `sigma-match` binary and the tests, hidden from these docs, and carry no
-//! stability promise.
+//! these types: its modules are public only for the crate's own tests,
+//! hidden from these docs, and carry no stability promise.
 //!
 //! ## Inside
 //!
@@ -101,9 +112,12 @@
 mod api;
 
 pub use api::{
-    Error, EventError, FormatOptions, Match, RuleInfo, Rules, RulesBuilder, Run, RunStats, Scoping,
-    Scratch, Sink,
+    Analysis, CorrelationOptions, Error, EventError, Exit, ExplainOptions, Failure, FormatOptions, LEVELS, Match, OutputOptions,
+    QueryKind, ReportColor, ReportFormat, ReportOptions, RuleInfo, Rules, RulesBuilder, Run,
+    RunStats, STATUSES, Scoping, Scratch, Sink, TimelineFormat, TimesketchMappings, TimesketchOptions,
+    VerifyOptions, parse_only,
 };
+pub use error::display_chain;
 
 #[doc(hidden)]
 pub mod compile;

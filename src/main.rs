@@ -1,8 +1,8 @@
-//! The `sigma-match` command line: parses flags and wires the library's
-//! loader, compiler, engine and report together. All logic lives in the
-//! library; this file only decides what to run and how to exit.
+//! The `sigma-match` command line: a thin client of the library's public
+//! API. It parses flags, maps them to the library's option types, runs the
+//! job ([`Analysis`], [`RulesBuilder::verify`], [`RulesBuilder::explain`],
+//! [`RulesBuilder::fields`]) and exits with the status the job decided.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,17 +10,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 
-use sigma_match::compile::CompileOptions;
-use sigma_match::run::engine::{self, RunOptions};
-use sigma_match::compile::field_usage::FieldUsage;
-use sigma_match::compile::loader::{self, RuleFilter};
-use sigma_match::mapping::{self, FieldMapping, Identity};
-use sigma_match::output::{OutputSpec, Outputs};
-use sigma_match::run::preflight;
-use sigma_match::output::report::{Costs, Report, TableOptions};
-use sigma_match::mapping::sigmac::SigmacChain;
-use sigma_match::timesketch::query::{Statuses, TimesketchConfig};
-use sigma_match::{RulesBuilder, Scoping};
+use sigma_match::{
+    Analysis, CorrelationOptions, Exit, ExplainOptions, FormatOptions, OutputOptions, ReportColor,
+    ReportFormat, ReportOptions, RulesBuilder, Scoping, TimelineFormat, TimesketchMappings,
+    TimesketchOptions, VerifyOptions,
+};
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
 /// start-up time measurably over the system allocator (see docs/performance.md).
@@ -30,33 +24,29 @@ use sigma_match::{RulesBuilder, Scoping};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `print!` to stdout that ends the process quietly when the reader has
-/// gone (`sigma-match ... | head`), as ripgrep does, instead of panicking.
-macro_rules! out {
-    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
-}
+/// Standard output for the library's jobs: ends the process quietly when
+/// the reader has gone (`sigma-match ... | head`), as ripgrep does, instead
+/// of failing; any other write error ends it with status 2.
+struct Stdout;
 
-macro_rules! outln {
-    () => { emit(format_args!("\n")) };
-    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
-}
-
-fn emit(args: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let mut o = std::io::stdout().lock();
-    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut o = std::io::stdout().lock();
+        if let Err(e) = o.write_all(buf).and_then(|()| o.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("sigma-match: error: writing to stdout: {e}");
+            std::process::exit(2);
         }
-        eprintln!("sigma-match: error: writing to stdout: {e}");
-        std::process::exit(2);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-/// Exit status: everything ran (rule or line problems are reported).
-const EXIT_OK: u8 = 0;
-/// Exit status with `--strict`: some rule failed or some line was malformed.
-const EXIT_STRICT: u8 = 1;
 /// Exit status: usage error or an input/output error.
 const EXIT_ERROR: u8 = 2;
 
@@ -149,14 +139,6 @@ struct RuleArgs {
 }
 
 impl RuleArgs {
-    /// Whether any of the rule filters is given.
-    fn filters(&self) -> bool {
-        !self.status.is_empty()
-            || !self.level.is_empty()
-            || self.min_level.is_some()
-            || self.exclude_rules.is_some()
-    }
-
     /// The front door's builder for these options over the rule paths.
     fn builder(&self, paths: &[PathBuf]) -> RulesBuilder {
         let mut b = RulesBuilder::new();
@@ -176,19 +158,7 @@ impl RuleArgs {
             .levels(self.level.clone())
             .min_level(self.min_level.clone())
             .keyword_fields(self.keyword_fields.clone())
-    }
-
-    /// The rule filter of `--status`, `--level`, `--min-level` and `--exclude-rules`.
-    fn filter(&self) -> Result<RuleFilter> {
-        Ok(RuleFilter {
-            statuses: self.status.clone(),
-            levels: self.level.clone(),
-            min_level: self.min_level.clone(),
-            exclude: match &self.exclude_rules {
-                Some(p) => loader::read_exclusions(p).context("reading the rule exclusion list")?,
-                None => Vec::new(),
-            },
-        })
+            .verbose(self.verbose)
     }
 }
 
@@ -388,10 +358,10 @@ struct RunArgs {
     #[arg(long, value_name = "NAME")]
     time_field: Option<String>,
     /// Correlations: events one group's open window keeps (beyond: evaluated early, oldest dropped, reported).
-    #[arg(long, value_name = "N", default_value_t = sigma_match::correlation::DEFAULT_MAX_EVENTS)]
+    #[arg(long, value_name = "N", default_value_t = CorrelationOptions::default().max_events)]
     correlation_max_events: usize,
     /// Correlations: groups with an open window at once (beyond: the oldest is closed early, reported).
-    #[arg(long, value_name = "N", default_value_t = sigma_match::correlation::DEFAULT_MAX_GROUPS)]
+    #[arg(long, value_name = "N", default_value_t = CorrelationOptions::default().max_groups)]
     correlation_max_groups: usize,
 }
 
@@ -415,12 +385,12 @@ enum TimelineFormatArg {
 
 /// The Sigma specification's statuses, for `--status`.
 fn status_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(sigma_match::tools::verify::STATUSES)
+    clap::builder::PossibleValuesParser::new(sigma_match::STATUSES)
 }
 
 /// The Sigma specification's levels, for `--level` and `--min-level`.
 fn level_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(sigma_match::tools::verify::LEVELS)
+    clap::builder::PossibleValuesParser::new(sigma_match::LEVELS)
 }
 
 /// Whether an error comes from writing to a reader that went away
@@ -438,7 +408,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
         }
     };
     let result = match cli.command {
@@ -448,183 +418,70 @@ fn main() -> ExitCode {
         Some(Command::Fields(args)) => fields(args),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => ExitCode::from(exit.code()),
         // The reader of standard output went away: stop quietly, as
-        // `emit` does for the report.
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        // `Stdout` does for the report.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(0),
         Err(e) => {
-            eprintln!(
-                "sigma-match: error: {}",
-                sigma_match::error::display_chain(e.as_ref())
-            );
+            eprintln!("sigma-match: error: {}", sigma_match::display_chain(e.as_ref()));
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn placeholders(path: &Option<PathBuf>) -> Result<HashMap<String, Vec<String>>> {
-    Ok(match path {
-        Some(p) => mapping::load_placeholders(p)?,
-        None => HashMap::new(),
-    })
-}
-
-/// The one configuration Timesketch converts with (`-c`, exactly once).
-fn timesketch_config(paths: &[PathBuf]) -> Result<TimesketchConfig> {
-    match paths {
-        [one] => Ok(TimesketchConfig::load(one)?),
-        _ => anyhow::bail!(
-            "Timesketch mode needs exactly one -c file: the sigma_config.yaml Timesketch converts with \
-             (got {})",
-            paths.len()
-        ),
+impl From<Format> for ReportFormat {
+    fn from(f: Format) -> ReportFormat {
+        match f {
+            Format::Table => ReportFormat::Table,
+            Format::Json => ReportFormat::Json,
+        }
     }
 }
 
-fn verify(args: VerifyArgs) -> Result<u8> {
-    use sigma_match::tools::verify::{self as v, output};
-    if let Some(missing) = args.rules.iter().find(|p| !p.exists()) {
-        anyhow::bail!("{}: no such file or directory", missing.display());
+impl From<EventArgs> for FormatOptions {
+    fn from(e: EventArgs) -> FormatOptions {
+        FormatOptions {
+            evtx_xml: !e.no_evtx_xml,
+            host_name_alias: !e.no_host_alias,
+        }
     }
-    if args.timesketch {
-        return verify_timesketch(args);
-    }
-    let placeholders = placeholders(&args.shared.rule.placeholders)?;
-    let filter = args.shared.rule.filter()?;
-    let chain = load_configs(&args.shared.rule.config, args.shared.rule.verbose)?;
-    for w in chain.warnings() {
-        eprintln!("sigma-match: {w}");
-    }
-    let mapping = mapping_of(&chain);
-    let verified = v::verify_paths(
-        &args.rules,
-        &v::Options {
-            mapping,
-            placeholders: &placeholders,
-            keyword_fields: args.shared.rule.keyword_fields.clone(),
-            filter: &filter,
-        },
-    );
-    let moved = move_erroring(&verified, &args)?;
-    match args.shared.output.format {
-        Format::Json => outln!("{}", output::to_json(&verified, moved.as_deref())),
-        Format::Table => print_verify_table(&verified, moved.as_deref(), args.quiet),
-    }
-    let warned = verified
-        .findings
-        .iter()
-        .any(|f| f.severity == v::Severity::Warning);
-    Ok(if verified.has_errors() || (args.deny_warnings && warned) {
-        EXIT_STRICT
-    } else {
-        EXIT_OK
-    })
 }
 
-/// `verify --move DIR`: moves each rule file with an error into DIR.
-fn move_erroring(
-    verified: &sigma_match::tools::verify::Verified,
-    args: &VerifyArgs,
-) -> Result<Option<Vec<sigma_match::tools::verify::relocate::Moved>>> {
-    use sigma_match::tools::verify::relocate;
-    Ok(match &args.move_to {
-        Some(dir) => Some(
-            relocate::move_erroring(verified, &args.rules, dir)
-                .with_context(|| format!("moving rules into {}", dir.display()))?,
-        ),
-        None => None,
-    })
+fn verify(args: VerifyArgs) -> Result<Exit> {
+    let options = VerifyOptions {
+        format: args.shared.output.format.into(),
+        move_to: args.move_to,
+        deny_warnings: args.deny_warnings,
+        quiet: args.quiet,
+        timesketch: args.timesketch,
+        all_statuses: args.all_statuses,
+    };
+    let builder = args.shared.rule.builder(&args.rules);
+    Ok(builder.verify(&options, &mut Stdout, &mut std::io::stderr())?)
 }
 
-/// `verify`'s table: a line per finding (unless `quiet`), the moved files,
-/// the summary.
-fn print_verify_table(
-    verified: &sigma_match::tools::verify::Verified,
-    moved: Option<&[sigma_match::tools::verify::relocate::Moved]>,
-    quiet: bool,
-) {
-    use sigma_match::tools::verify::output;
-    if !quiet {
-        out!("{}", output::finding_lines(verified));
-    }
-    if let Some(m) = moved {
-        out!("{}", output::moved_lines(m));
-    }
-    out!("{}", output::summary(verified));
-}
-
-/// `verify --timesketch`: the same output as `verify`, with Timesketch's
-/// reasons.
-fn verify_timesketch(args: VerifyArgs) -> Result<u8> {
-    use sigma_match::tools::verify::timesketch::{TimesketchOptions, verify_timesketch};
-    use sigma_match::tools::verify::output;
+fn explain(args: ExplainArgs) -> Result<Exit> {
     anyhow::ensure!(
-        !args.shared.rule.filters(),
-        "verify --timesketch checks the rules as Timesketch imports them: \
-         --status, --level, --min-level and --exclude-rules do not apply (see --all-statuses)"
+        args.shared.output.format == Format::Table,
+        "explain prints text only: --format json is not available for it"
     );
-    let config = timesketch_config(&args.shared.rule.config)?;
-    let (verified, summary) = verify_timesketch(
-        &args.rules,
-        &config,
-        TimesketchOptions {
-            include_all: args.all_statuses,
-        },
-    );
-    let moved = move_erroring(&verified, &args)?;
-    match args.shared.output.format {
-        Format::Json => {
-            let mut doc: serde_json::Value =
-                serde_json::from_str(&output::to_json(&verified, moved.as_deref()))?;
-            if let Some(obj) = doc.as_object_mut() {
-                obj.insert(
-                    "timesketch".into(),
-                    serde_json::json!({
-                        "converted": summary.converted,
-                        "analyzed": summary.analyzed,
-                        "not_analyzed": summary.not_analyzed,
-                        "all_statuses": args.all_statuses,
-                    }),
-                );
-            }
-            outln!("{doc}");
-        }
-        Format::Table => {
-            print_verify_table(&verified, moved.as_deref(), args.quiet);
-            outln!(
-                "timesketch: {} rules converted; {} run by the Sigma analyzer{}, {} skipped (status not stable)",
-                summary.converted,
-                summary.analyzed,
-                if args.all_statuses { " (--all-statuses: queries of all checked)" } else { " (stable)" },
-                summary.not_analyzed
-            );
-        }
-    }
-    Ok(if verified.has_errors() { EXIT_STRICT } else { EXIT_OK })
+    let options = ExplainOptions {
+        event: args.event,
+        events: args.events,
+        limit: args.limit,
+        query: args.query.map(|q| match q {
+            QueryKind::Lucene => sigma_match::QueryKind::Lucene,
+            QueryKind::Timesketch => sigma_match::QueryKind::Timesketch,
+        }),
+        format: args.shared.event.into(),
+    };
+    let builder = args.shared.rule.builder(&args.rules);
+    Ok(builder.explain(&args.rule, &options, &mut Stdout, &mut std::io::stderr())?)
 }
 
-/// Prints what Timesketch stores for the rule file: `timesketch: <es_query>`
-/// (the rest of the line byte for byte), or why it cannot import it.
-fn print_timesketch_query(config: &TimesketchConfig, path: &std::path::Path) {
-    use sigma_match::timesketch::query::{ConvertOptions, timesketch_query};
-    let converted = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {e}", path.display()))
-        .and_then(|text| {
-            timesketch_query(&text, path, config, &ConvertOptions::default())
-                .map_err(|e| format!("{e}\n  logged: {}", e.log_line()))
-        });
-    match converted {
-        Ok(q) => {
-            outln!("timesketch: {}", q.es_query);
-            if !q.is_analyzed(Statuses::Stable) {
-                outln!(
-                    "  note: status is {}; Timesketch's Sigma analyzer runs only stable rules",
-                    q.status.as_deref().unwrap_or("not set (stored as experimental)")
-                );
-            }
-        }
-        Err(e) => outln!("timesketch: not imported: {e}"),
-    }
+fn fields(args: FieldsArgs) -> Result<Exit> {
+    let builder = args.shared.rule.builder(&args.rules);
+    Ok(builder.fields(args.shared.output.format.into(), &mut Stdout, &mut std::io::stderr())?)
 }
 
 fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
@@ -649,7 +506,7 @@ fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
     Ok((rules, events))
 }
 
-fn run(cli: RunArgs) -> Result<u8> {
+fn run(cli: RunArgs) -> Result<Exit> {
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -657,635 +514,61 @@ fn run(cli: RunArgs) -> Result<u8> {
             .context("setting up threads")?;
     }
     if cli.parse_only {
-        return parse_only(&cli);
+        let inputs: Vec<String> = cli.paths.iter().chain(&cli.events).cloned().collect();
+        return Ok(sigma_match::parse_only(&inputs, &mut Stdout, &mut std::io::stderr())?);
     }
     let (rule_paths, events) = split_paths(&cli)?;
-    preflight::check_paths(&rule_paths, &events)?;
-    sigma_match::output::remove_partials_on_signals().context("installing signal handlers")?;
     let scoping = match (&cli.logsources, cli.no_scope) {
         (_, true) => Scoping::Off,
         (Some(p), false) => Scoping::File(p.clone()),
         (None, false) => Scoping::Builtin,
     };
-    let copts = sigma_match::correlation::Options {
-        time_field: cli.time_field.clone(),
-        max_events: cli.correlation_max_events,
-        max_groups: cli.correlation_max_groups,
-    };
-    let mut rules = cli
+    let builder = cli
         .shared
         .rule
         .builder(&rule_paths)
         .scoping(scoping)
-        .correlation(copts)
-        .build()?;
-    say_ignored_keys(rules.mapping_chain(), cli.shared.rule.verbose);
-    preflight::check_loaded(
-        rules.len(),
-        rules.failed_rules(),
-        rules.filtered(),
-        &rule_paths,
-        &events,
-    )?;
-    let hit_fields = sigma_match::output::hits::HitFields::ask(rules.ruleset_mut());
-    let window = match (&cli.from, &cli.to) {
-        (None, None) => None,
-        (f, t) => Some(
-            engine::TimeWindow::parse(f.as_deref(), t.as_deref()).context("--from/--to")?,
-        ),
-    };
-    // Freeing ~100 MB of automatons and rule trees one by one at exit costs
-    // tens of milliseconds the OS does for free.
-    let rules = std::mem::ManuallyDrop::new(rules);
-    let (ruleset, failed, chain) = (rules.ruleset(), rules.failed_rules(), rules.mapping_chain());
-    let plan = rules.correlations();
-    let filtered = rules.filtered().clone();
-    let run_opts = RunOptions {
-        window,
-        no_evtx_xml: cli.shared.event.no_evtx_xml,
-        no_host_alias: cli.shared.event.no_host_alias,
-        profile: cli.profile,
-        keep_malformed: cli.max_malformed,
-        progress: !cli.quiet && std::io::stderr().is_terminal(),
-    };
-    if cli.timesketch {
-        return run_timesketch(&cli, ruleset, failed, chain, &rule_paths, &events, &run_opts);
-    }
-    let spec = OutputSpec {
-        tag_out: cli.tag_out.clone(),
+        .correlation(CorrelationOptions {
+            time_field: cli.time_field.clone(),
+            max_events: cli.correlation_max_events,
+            max_groups: cli.correlation_max_groups,
+        });
+    let outputs = OutputOptions {
+        tag_out: cli.tag_out,
         matched_only: cli.matched_only,
-        matches: cli.matches.clone(),
-        timeline: cli.timeline.clone(),
+        matches: cli.matches,
+        timeline: cli.timeline,
         timeline_format: cli.timeline_format.map(|f| match f {
-            TimelineFormatArg::Csv => sigma_match::output::TimelineFormat::Csv,
-            TimelineFormatArg::Jsonl => sigma_match::output::TimelineFormat::Jsonl,
+            TimelineFormatArg::Csv => TimelineFormat::Csv,
+            TimelineFormatArg::Jsonl => TimelineFormat::Jsonl,
         }),
         timeline_all_copies: cli.timeline_all_copies,
-        hit_fields: Some(hit_fields.clone()),
     };
-    let own_outputs: Vec<String> = [&cli.tag_out, &cli.matches]
-        .into_iter()
-        .flatten()
-        .filter(|p| *p != "-")
-        .cloned()
-        .collect();
-    let expanded = sigma_match::input::walk::expand(&events, &own_outputs);
-    if !expanded.skipped.is_empty() {
-        let shown: Vec<String> = expanded
-            .skipped
-            .iter()
-            .take(5)
-            .map(|(p, what)| format!("{p} ({what})"))
-            .collect();
-        eprintln!(
-            "sigma-match: note: {} files in the event folders are not event data and were not read: {}{}",
-            expanded.skipped.len(),
-            shown.join(", "),
-            if expanded.skipped.len() > 5 { ", ..." } else { "" }
-        );
-    }
-    if let Some(f) = expanded.empty_folders.first() {
-        anyhow::bail!(
-            "{f}: no event files found in this folder (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)"
-        );
-    }
-    if expanded.inputs.is_empty() {
-        anyhow::bail!(
-            "no event files found in {} (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)",
-            events.join(", ")
-        );
-    }
-    let events = expanded.inputs;
-    // With correlations, --tag-out is written in a second pass, once the
-    // events that correlations tag are known.
-    let corr_tag_out = if plan.is_empty() { None } else { spec.tag_out.clone() };
-    let spec = OutputSpec {
-        tag_out: if corr_tag_out.is_some() { None } else { spec.tag_out.clone() },
-        ..spec
+    let report = ReportOptions {
+        format: cli.shared.output.format.into(),
+        all_rules: cli.all_rules,
+        profile: cli.profile,
+        color: ReportColor::terminals(),
     };
-    let mut outputs = Outputs::open(&spec, ruleset, &events)?;
-    if let Some(t) = &corr_tag_out
-        && (spec.matches.as_deref() == Some(t.as_str()) || spec.timeline.as_deref() == Some(t.as_str()))
-        && t != "-"
-    {
-        anyhow::bail!("{t} is given for two outputs");
-    }
-    let mut hits = sigma_match::output::hits::HitSummary::new(ruleset, hit_fields);
-    let mut collector = sigma_match::correlation::stage::Collector::new(plan);
-    let mut stats = {
-        let mut sinks = outputs.sinks();
-        sinks.push(&mut hits);
-        if plan.is_empty() && plan.hidden_count() == 0 {
-            engine::run(ruleset, &events, &run_opts, &mut sinks).context("writing output")?
-        } else {
-            // Rules that only feed correlations reach no output; the
-            // collector sees every match.
-            let n = sinks.len();
-            let mut hide: Vec<sigma_match::correlation::stage::Hide<'_>> = sinks
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    // The outputs' own sinks are finished after the firings are added.
-                    if i + 1 < n {
-                        sigma_match::correlation::stage::Hide::deferring(s, &plan.hidden)
-                    } else {
-                        sigma_match::correlation::stage::Hide::new(s, &plan.hidden)
-                    }
-                })
-                .collect();
-            let mut all: Vec<&mut dyn engine::Sink> =
-                hide.iter_mut().map(|h| h as &mut dyn engine::Sink).collect();
-            all.push(&mut collector);
-            engine::run(ruleset, &events, &run_opts, &mut all).context("writing output")?
-        }
-    };
-    let outcome = collector.finish_stage();
-    sigma_match::correlation::stage::hide_stats(&mut stats, plan);
-    if !(plan.is_empty() && plan.hidden_count() == 0) {
-        if let Some(t) = outputs.timeline_mut() {
-            sigma_match::correlation::output::timeline_rows(t, plan, &outcome);
-        }
-        if let Some(w) = outputs.matches_mut() {
-            sigma_match::correlation::output::write_matches(w, plan, &outcome)
-                .context("writing --matches")?;
-        }
-        outputs.finish_sinks().context("writing output")?;
-    }
-    if let Some(t) = &corr_tag_out {
-        use sigma_match::output::{Destination, TagWriter, tag::RuleAttributes};
-        let mut attrs: Vec<RuleAttributes> = ruleset
-            .rules
-            .iter()
-            .map(|r| RuleAttributes::new(&r.rule.title, r.rule.id.as_deref(), &r.rule.tags))
-            .collect();
-        attrs.extend(sigma_match::correlation::output::tag_attributes(plan));
-        let dest = Destination::create(t, &events)?;
-        let mut w = TagWriter::with_rules(attrs, dest, cli.matched_only);
-        {
-            let mut tagging =
-                sigma_match::correlation::stage::Tagging::new(&mut w, plan, &outcome, ruleset.rules.len());
-            engine::run(ruleset, &events, &run_opts, &mut [&mut tagging]).context("writing --tag-out")?;
-        }
-        w.into_inner().commit()?;
-    }
-    let mut report = Report::new(
-        ruleset,
-        failed,
-        &stats,
-        if cli.profile { Costs::Include } else { Costs::Omit },
-    );
-    report.filtered = Some(filtered);
-    report.add_hits(ruleset, &hits);
-    sigma_match::correlation::output::amend_report(&mut report, ruleset, plan, &outcome);
-    // Colour by level on a terminal only, and never with NO_COLOR set
-    // (https://no-color.org: any non-empty value).
-    report.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && if outputs.uses_stdout() || corr_tag_out.as_deref() == Some("-") {
-            std::io::stderr().is_terminal()
-        } else {
-            std::io::stdout().is_terminal()
-        };
-    report.config_warnings = chain.warnings().iter().map(ToString::to_string).collect();
-    let text = match cli.shared.output.format {
-        Format::Json if !plan.is_empty() => {
-            let mut j: serde_json::Value = serde_json::from_str(&report.to_json())?;
-            j["correlations"] = sigma_match::correlation::output::json(plan, &outcome);
-            format!("{}\n", serde_json::to_string_pretty(&j)?)
-        }
-        Format::Json => format!("{}\n", report.to_json()),
-        Format::Table => {
-            let mut t = report.to_table(TableOptions {
-                show_zero: cli.all_rules,
-                max_missing: 20,
-                profile_top: if cli.profile { 20 } else { 0 },
-            });
-            t.push_str(&sigma_match::correlation::output::table_section(plan, &outcome, 5));
-            t
-        }
-    };
-    for w in sigma_match::correlation::output::warnings(plan, &outcome) {
-        eprintln!("sigma-match: warning: {w}");
-    }
-    // Outputs on stdout keep it machine-readable: the report goes to stderr.
-    if outputs.uses_stdout() || corr_tag_out.as_deref() == Some("-") {
-        eprint!("{text}");
-    } else {
-        out!("{text}");
-    }
-    for w in &stats.input_warnings {
-        eprintln!("sigma-match: warning: {w}");
-    }
-    let unreadable = preflight::check_inputs(&stats.inputs);
-    if !stats.input_errors.is_empty() || !unreadable.is_empty() {
-        for e in &stats.input_errors {
-            eprintln!("sigma-match: error: {e}");
-        }
-        for e in &unreadable {
-            eprintln!("sigma-match: error: {e}");
-        }
-        for what in outputs.abandon() {
-            eprintln!("sigma-match: error: {what}: an input could not be read completely");
-        }
-        return Ok(EXIT_ERROR);
-    }
-    if outputs.unedited() > 0 {
-        eprintln!(
-            "sigma-match: warning: {} matched lines were not JSON objects and were written untagged",
-            outputs.unedited()
-        );
-    }
-    outputs.commit()?;
-    if cli.strict && (!failed.is_empty() || stats.malformed > 0 || !stats.input_warnings.is_empty())
-    {
-        return Ok(EXIT_STRICT);
-    }
-    Ok(EXIT_OK)
-}
-
-/// `--timesketch`: the spec reading and Timesketch's, side by side.
-fn run_timesketch(
-    cli: &RunArgs,
-    ruleset: &sigma_match::compile::Ruleset,
-    failed: &[sigma_match::output::report::FailedRule],
-    chain: &SigmacChain,
-    rule_paths: &[PathBuf],
-    events: &[String],
-    run_opts: &RunOptions,
-) -> Result<u8> {
-    use sigma_match::run::engine::LineMatch;
-    use sigma_match::output::{Destination, TagWriter, tag::RuleAttributes};
-    use sigma_match::timesketch::diff::{self, SpecCollector};
-    use sigma_match::timesketch::index::MappingKind;
-    use sigma_match::timesketch::query::{ConvertOptions, timesketch_query};
-    use sigma_match::timesketch::run::{self as tsrun, InputText, TsRule};
-
-    anyhow::ensure!(
-        cli.matches.is_none(),
-        "--matches lists the spec reading only; with --timesketch use --diff or --tag-out"
-    );
-    let ts_config = timesketch_config(&cli.shared.rule.config)?;
-    let filter_statuses = &cli.shared.rule.status;
-    let mut spec = SpecCollector::default();
-    let stats = engine::run(ruleset, events, run_opts, &mut [&mut spec])
-        .context("evaluating the spec reading")?;
-    if !stats.input_errors.is_empty() {
-        for e in &stats.input_errors {
-            eprintln!("sigma-match: error: {e}");
-        }
-        return Ok(EXIT_ERROR);
-    }
-    // Timesketch's reading: one query per rule file.
-    let (files, _issues) = loader::rule_files(rule_paths);
-    let spec_by_path: HashMap<&std::path::Path, &sigma_match::sigma::rule::Rule> = ruleset
-        .rules
-        .iter()
-        .filter(|r| r.rule.document == 0)
-        .map(|r| (r.rule.path.as_path(), &r.rule))
-        .collect();
-    let convert = ConvertOptions::default();
-    let mut ts_rules = Vec::new();
-    for path in files {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("sigma-match: {}: {e}", path.display());
-                continue;
-            }
-        };
-        let spec_rule = spec_by_path.get(path.as_path()).copied();
-        let stripped = text.contains("|endswith") || text.contains("|startswith");
-        let ts_rule = match timesketch_query(&text, &path, &ts_config, &convert) {
-            Ok(q) => TsRule {
-                analyzed: q.is_analyzed(Statuses::all_if(cli.all_statuses)),
-                title: q.title.clone(),
-                id: Some(q.id.clone()).filter(|i| !i.is_empty()),
-                status: q.status.clone(),
-                tags: q.tags.clone(),
-                es_query: Ok(q.es_query.clone()),
-                modifiers_stripped: stripped,
-                path: path.clone(),
-            },
-            Err(e) => TsRule {
-                analyzed: cli.all_statuses
-                    || spec_rule.is_some_and(|r| r.status.as_deref() == Some("stable")),
-                title: spec_rule
-                    .map(|r| r.title.clone())
-                    .unwrap_or_else(|| path.display().to_string()),
-                id: spec_rule.and_then(|r| r.id.clone()),
-                status: spec_rule.and_then(|r| r.status.clone()),
-                tags: spec_rule.map(|r| r.tags.clone()).unwrap_or_default(),
-                es_query: Err(e.to_string()),
-                modifiers_stripped: stripped,
-                path: path.clone(),
-            },
-        };
-        // Rules the spec reading's filters (--status, --level, --exclude-rules, ...)
-        // left out are left out here too; rules it failed to load are kept
-        // (Timesketch may still convert them).
-        let failed_here = failed
-            .iter()
-            .any(|f| f.issue.path.as_path() == path.as_path());
-        let keep_status = filter_statuses.is_empty()
-            || ts_rule.status.as_deref().is_some_and(|s| {
-                filter_statuses.iter().any(|w| w.eq_ignore_ascii_case(s))
-            });
-        if keep_status && (spec_rule.is_some() || failed_here) {
-            ts_rules.push(ts_rule);
-        }
-    }
-    let inputs: Vec<InputText> = events
-        .iter()
-        .map(|e| InputText::read(e))
-        .collect::<Result<_, _>>()
-        .context("reading events")?;
-    let kind = match cli.ts_mappings {
-        TsMappings::Generic => MappingKind::Generic,
-        TsMappings::Plaso => MappingKind::Plaso,
-    };
-    let ts = tsrun::evaluate(&ts_rules, &inputs, kind);
-    let d = diff::compare(ruleset, &stats.counts, &spec, &ts_rules, &ts, &inputs);
-    let mut uses_stdout = false;
-    if let Some(spec_out) = &cli.diff {
-        let mut dest = Destination::create(spec_out, events)?;
-        uses_stdout |= dest.is_stdout();
-        diff::write_diff(&mut dest, ruleset, &spec, &ts_rules, &ts, &inputs, &d)
-            .context("writing --diff")?;
-        dest.commit()?;
-    }
-    if let Some(tag_spec) = &cli.tag_out {
-        let dest = Destination::create(tag_spec, events)?;
-        uses_stdout |= dest.is_stdout();
-        let attrs: Vec<RuleAttributes> = ts_rules
-            .iter()
-            .map(|r| RuleAttributes::new(&r.title, r.id.as_deref(), &r.tags))
-            .collect();
-        let mut w = TagWriter::with_rules(attrs, dest, cli.matched_only);
-        for (ii, inp) in inputs.iter().enumerate() {
-            let hits: HashMap<u64, &Vec<u32>> = ts.hits[ii].iter().map(|(l, r)| (*l, r)).collect();
-            let mut matches = Vec::new();
-            let mut start = 0usize;
-            for (n, raw) in inp.text.split('\n').enumerate() {
-                let end = start + raw.len();
-                let line_end = if raw.ends_with('\r') { end - 1 } else { end };
-                if let Some(r) = hits.get(&(n as u64 + 1)) {
-                    matches.push(LineMatch {
-                        line: n as u64 + 1,
-                        range: start..line_end,
-                        rules: (*r).clone(),
-                        time: None,
-                        record: None,
-                        carried: Vec::new(),
-                    });
-                }
-                start = end + 1;
-            }
-            sigma_match::run::engine::Sink::chunk(&mut w, &inp.name, inp.text.as_bytes(), 1, &matches)
-                .context("writing --tag-out")?;
-        }
-        sigma_match::run::engine::Sink::finish(&mut w).context("writing --tag-out")?;
-        w.into_inner().commit()?;
-    }
-    let mut text = match cli.shared.output.format {
-        Format::Json => {
-            let mut j = d.to_json();
-            j["config_warnings"] = serde_json::json!(
-                chain.warnings().iter().map(ToString::to_string).collect::<Vec<_>>()
-            );
-            j["spec_failed_rules"] = serde_json::json!(failed.len());
-            format!("{j}\n")
-        }
-        Format::Table => d.to_table(if cli.hits_only { 50 } else { usize::MAX }),
-    };
-    if !failed.is_empty() && cli.shared.output.format == Format::Table {
-        text.push_str(&format!(
-            "{} rules failed to load in the spec reading (run without --timesketch for details)\n",
-            failed.len()
-        ));
-    }
-    if uses_stdout {
-        eprint!("{text}");
-    } else {
-        out!("{text}");
-    }
-    Ok(EXIT_OK)
-}
-
-fn explain(args: ExplainArgs) -> Result<u8> {
-    use sigma_match::tools::explain as ex;
-    anyhow::ensure!(
-        args.shared.output.format == Format::Table,
-        "explain prints text only: --format json is not available for it"
-    );
-    let placeholders = placeholders(&args.shared.rule.placeholders)?;
-    let filter = args.shared.rule.filter()?;
-    let chain = load_configs(&args.shared.rule.config, args.shared.rule.verbose)?;
-    let mapping = mapping_of(&chain);
-    let ts_config = match args.query {
-        Some(QueryKind::Timesketch) => Some(timesketch_config(&args.shared.rule.config)?),
-        _ => None,
-    };
-    let format_options = sigma_match::event::FormatOptions {
-        evtx_xml: !args.shared.event.no_evtx_xml,
-        host_name_alias: !args.shared.event.no_host_alias,
-    };
-    {
-        // A correlation rule (or legacy aggregation) is explained by the
-        // correlation stage.
-        let opts = CompileOptions {
-            mapping,
-            placeholders: &placeholders,
-            keyword_fields: args.shared.rule.keyword_fields.clone(),
-        };
-        if let Some(text) = sigma_match::correlation::explain::explain(
-            &args.rule,
-            &args.rules,
-            args.events.as_deref(),
-            opts,
-            &sigma_match::correlation::Options::default(),
-        )? {
-            out!("{text}");
-            return Ok(EXIT_OK);
-        }
-    }
-    let rules = match ex::find_rules(&args.rule, &args.rules) {
-        Ok(r) if args.shared.rule.filters() => {
-            let kept: Vec<_> = r.into_iter().filter(|r| filter.dropped(r).is_none()).collect();
-            anyhow::ensure!(
-                !kept.is_empty(),
-                "{}: left out by --status, --level, --min-level or --exclude-rules",
-                args.rule
-            );
-            kept
-        }
-        Ok(r) => r,
-        Err(e) => {
-            // Timesketch may still import a file sigma-match cannot load.
-            let as_path = std::path::Path::new(&args.rule);
-            if let (Some(cfg), true) = (&ts_config, as_path.is_file()) {
-                print_timesketch_query(cfg, as_path);
-            }
-            return Err(e.into());
-        }
-    };
-    for (n, rule) in rules.into_iter().enumerate() {
-        if n > 0 {
-            outln!();
-        }
-        let rule_path = rule.path.clone();
-        let lucene = match args.query {
-            Some(QueryKind::Lucene) => {
-                Some(sigma_match::tools::lucene::to_query(&rule, mapping, &placeholders))
-            }
-            _ => None,
-        };
-        let opts = CompileOptions {
-            mapping,
-            placeholders: &placeholders,
-            keyword_fields: args.shared.rule.keyword_fields.clone(),
-        };
-        let rs = match ex::compile_one(rule, opts) {
-            Ok(rs) => rs,
-            Err(e) => {
-                if let Some(cfg) = &ts_config {
-                    print_timesketch_query(cfg, &rule_path);
-                }
-                return Err(e.into());
-            }
-        };
-        if let Some(spec) = &args.event {
-            let (file, line) = spec
-                .rsplit_once(':')
-                .and_then(|(f, l)| Some((f, l.parse::<usize>().ok().filter(|l| *l > 0)?)))
-                .with_context(|| format!("--event wants FILE:LINE (1-based line), got `{spec}`"))?;
-            let text = ex::read_event_line(std::path::Path::new(file), line)?;
-            let mut m = sigma_match::eval::Matcher::new(&rs);
-            m.view.options = format_options;
-            match ex::Outcome::evaluate(&mut m, &text) {
-                Ok(o) => {
-                    outln!("event: {file}:{line}");
-                    out!("{}", ex::render(&rs, mapping, Some(&o)));
-                }
-                Err(e) => anyhow::bail!("{file}:{line}: malformed event: {e}"),
-            }
-        } else if let Some(path) = &args.events {
-            let (text, lines, matched, malformed) =
-                ex::explain_events(&rs, mapping, path, args.limit, format_options)?;
-            out!("{text}");
-            if matched == 0 {
-                out!("{}", ex::render(&rs, mapping, None));
-            }
-            outln!(
-                "{}: {matched} of {lines} events matched ({malformed} malformed){}",
-                path.display(),
-                if matched > args.limit {
-                    format!("; first {} explained", args.limit)
-                } else {
-                    String::new()
-                }
-            );
-        } else {
-            out!("{}", ex::render(&rs, mapping, None));
-        }
-        match lucene {
-            Some(Ok(q)) => {
-                outln!("lucene: {}", q.query);
-                for c in q.caveats {
-                    outln!("  caveat: {c}");
-                }
-            }
-            Some(Err(e)) => outln!("lucene: not expressible: {e}"),
-            None => {}
-        }
-        if let Some(cfg) = &ts_config {
-            print_timesketch_query(cfg, &rule_path);
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-/// The mapping a command runs under: the loaded chain, or `Identity` when
-/// no `-c` was given (which skips the per-rule logsource resolution).
-fn mapping_of(chain: &SigmacChain) -> &dyn FieldMapping {
-    if chain.configs.is_empty() {
-        &Identity
-    } else {
-        chain
-    }
-}
-
-/// Loads the mapping configurations; with `verbose`, says on stderr which
-/// keys are read and ignored. (Warnings go into the report.)
-fn load_configs(paths: &[PathBuf], verbose: bool) -> Result<SigmacChain> {
-    let chain = SigmacChain::load(paths).context("reading mapping configuration")?;
-    say_ignored_keys(&chain, verbose);
-    Ok(chain)
-}
-
-/// With `verbose`, says on stderr which keys of the configurations are read
-/// and ignored.
-fn say_ignored_keys(chain: &SigmacChain, verbose: bool) {
-    for c in &chain.configs {
-        if verbose && !c.ignored().is_empty() {
-            let keys: Vec<String> = c
-                .ignored()
-                .iter()
-                .map(|(k, p)| format!("`{k}` (line {})", p.line))
-                .collect();
-            eprintln!(
-                "sigma-match: {}: ignored (Elasticsearch/sigmac output settings, no meaning here): {}",
-                c.path.display(),
-                keys.join(", ")
-            );
-        }
-    }
-}
-
-fn fields(args: FieldsArgs) -> Result<u8> {
-    preflight::check_paths(&args.rules, &[])?;
-    let rules = args.shared.rule.builder(&args.rules).scoping(Scoping::Off).build()?;
-    say_ignored_keys(rules.mapping_chain(), args.shared.rule.verbose);
-    let usage = FieldUsage::of(rules.ruleset());
-    let failed = rules.failed_rules();
-    for w in rules.mapping_chain().warnings() {
-        eprintln!("sigma-match: {w}");
-    }
-    match args.shared.output.format {
-        Format::Json => outln!("{}", usage.to_json()),
-        Format::Table => {
-            out!("{}", usage.to_table());
-            if !failed.is_empty() {
-                outln!("\n{} rules not loaded (run them for details)", failed.len());
-            }
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-/// `--parse-only`: the benchmark floor (see `sigma_match::run::floor`).
-fn parse_only(cli: &RunArgs) -> Result<u8> {
-    let inputs: Vec<String> = cli.paths.iter().chain(&cli.events).cloned().collect();
-    anyhow::ensure!(!inputs.is_empty(), "--parse-only needs event files");
-    let inputs = sigma_match::input::walk::expand(&inputs, &[]).inputs;
-    let s = sigma_match::run::floor::parse_only(&inputs);
-    let secs = s.elapsed.as_secs_f64();
-    outln!(
-        "parse-only: {} events, {} malformed, {} bytes | {:.3}s, {:.0} events/s",
-        s.events,
-        s.malformed,
-        s.bytes,
-        secs,
-        if secs > 0.0 {
-            s.events as f64 / secs
-        } else {
-            0.0
-        }
-    );
-    for e in &s.input_errors {
-        eprintln!("sigma-match: error: {e}");
-    }
-    Ok(if s.input_errors.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    })
+    let timesketch = cli.timesketch.then(|| TimesketchOptions {
+        all_statuses: cli.all_statuses,
+        diff: cli.diff.clone(),
+        mappings: match cli.ts_mappings {
+            TsMappings::Generic => TimesketchMappings::Generic,
+            TsMappings::Plaso => TimesketchMappings::Plaso,
+        },
+        table_rows: cli.hits_only.then_some(50),
+    });
+    let analysis = Analysis::new(builder, events)
+        .outputs(outputs)
+        .report(report)
+        .format_options(cli.shared.event.into())
+        .window(cli.from, cli.to)
+        .keep_malformed(cli.max_malformed)
+        .progress(!cli.quiet && std::io::stderr().is_terminal())
+        .strict(cli.strict)
+        .remove_partials_on_signals(true)
+        .exiting(true)
+        .timesketch(timesketch);
+    Ok(analysis.run(&mut Stdout, &mut std::io::stderr())?)
 }

@@ -251,9 +251,103 @@ const POOL_BYTES_LIMIT: usize = 1 << 30;
 /// An automaton over one slot's needles.
 #[derive(Debug, Clone)]
 pub struct Scan {
-    pub ac: AhoCorasick,
+    pub ac: LazyAc,
     pub ids: Vec<NeedleId>,
     pub cased: bool,
+}
+
+/// An aho-corasick automaton built on first use: a field that no event of
+/// the run carries (or a keyword pool that no event's plan searches with)
+/// costs no start-up time, and with more than one thread
+/// [`RulesetBuilder::build`] has the pool's threads build them all in the
+/// background meanwhile ([`LazyAc::prebuild`]). Building one cannot fail
+/// ([`build_automaton`] falls back to a kind that always fits), so nothing
+/// a rule author could get wrong is deferred past load time; only the work
+/// moves. Dereferences to the automaton; concurrent first uses wait for one
+/// build. Clones share it.
+#[derive(Clone)]
+pub struct LazyAc(std::sync::Arc<LazyInner>);
+
+struct LazyInner {
+    texts: Vec<String>,
+    kinds: &'static [AhoCorasickKind],
+    built: std::sync::OnceLock<AhoCorasick>,
+}
+
+impl LazyAc {
+    /// An automaton over `texts`, of the first of `kinds` that builds, built
+    /// when first dereferenced.
+    pub fn new(texts: Vec<String>, kinds: &'static [AhoCorasickKind]) -> LazyAc {
+        LazyAc(std::sync::Arc::new(LazyInner {
+            texts,
+            kinds,
+            built: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// Whether the automaton has been built.
+    pub fn is_built(&self) -> bool {
+        self.0.built.get().is_some()
+    }
+
+    /// Needle bytes (what a build costs, roughly).
+    fn bytes(&self) -> usize {
+        self.0.texts.iter().map(String::len).sum()
+    }
+
+    /// Builds these automatons on the rayon pool's threads, largest first,
+    /// without waiting: with more than one thread the rest of start-up (and
+    /// the run's first chunk) overlaps them, and a run that needs one
+    /// before it is ready waits for that one only. With one thread nothing
+    /// happens here: each is built on first use, and unused ones never.
+    pub fn prebuild(acs: impl IntoIterator<Item = LazyAc>) {
+        if rayon::current_num_threads() < 2 {
+            return;
+        }
+        let mut acs: Vec<(usize, LazyAc)> = acs
+            .into_iter()
+            .filter(|a| !a.is_built())
+            .map(|a| (a.bytes(), a))
+            .collect();
+        acs.sort_by_key(|(b, _)| std::cmp::Reverse(*b));
+        for (_, a) in acs {
+            rayon::spawn(move || {
+                let _ = &*a;
+            });
+        }
+    }
+}
+
+impl From<AhoCorasick> for LazyAc {
+    /// An automaton that is already built.
+    fn from(ac: AhoCorasick) -> LazyAc {
+        LazyAc(std::sync::Arc::new(LazyInner {
+            texts: Vec::new(),
+            kinds: &[],
+            built: std::sync::OnceLock::from(ac),
+        }))
+    }
+}
+
+impl std::ops::Deref for LazyAc {
+    type Target = AhoCorasick;
+
+    #[inline]
+    fn deref(&self) -> &AhoCorasick {
+        let inner = &*self.0;
+        inner
+            .built
+            .get_or_init(|| build_automaton(&inner.texts, inner.kinds))
+    }
+}
+
+impl std::fmt::Debug for LazyAc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyAc")
+            .field("needles", &self.0.texts.len())
+            .field("built", &self.0.built.get())
+            .finish()
+    }
 }
 
 /// Which keyword needles each rule needs, so an event searches its
@@ -403,9 +497,13 @@ struct Compiled {
 pub struct RulesetBuilder<'a> {
     opts: CompileOptions<'a>,
     fields: FieldIndex,
-    needles: HashMap<(Slot, bool, String), NeedleId>,
+    needles: rustc_hash::FxHashMap<(Slot, bool, String), NeedleId>,
     needle_text: Vec<String>,
-    pools: HashMap<(Slot, bool), PoolBuilder>,
+    pools: rustc_hash::FxHashMap<(Slot, bool), PoolBuilder>,
+    /// The pools the rule being added has grown, with their needle count
+    /// and bytes before it: what [`RulesetBuilder::add`] checks against
+    /// the limit and rolls back on error.
+    grown: Vec<((Slot, bool), usize, usize)>,
     rules: Vec<CompiledRule>,
     uses_keywords: bool,
     /// [`POOL_BYTES_LIMIT`] (smaller in tests).
@@ -424,9 +522,10 @@ impl<'a> RulesetBuilder<'a> {
         RulesetBuilder {
             opts,
             fields,
-            needles: HashMap::new(),
+            needles: Default::default(),
             needle_text: Vec::new(),
-            pools: HashMap::new(),
+            pools: Default::default(),
+            grown: Vec::new(),
             rules: Vec::new(),
             uses_keywords: false,
             pool_bytes_limit: POOL_BYTES_LIMIT,
@@ -466,13 +565,14 @@ impl<'a> RulesetBuilder<'a> {
             self.needles.len(),
             self.needle_text.len(),
         );
-        let pools_before: Vec<((Slot, bool), (usize, usize))> = self
-            .pools
-            .iter()
-            .map(|(k, v)| (*k, (v.texts.len(), v.bytes)))
-            .collect();
+        self.grown.clear();
         let compiled = self.compile_rule(&rule).and_then(|c| {
-            let over = self.pools.iter().find(|(_, p)| p.bytes > self.pool_bytes_limit);
+            // Only the pools this rule grew can have crossed the limit.
+            let over = self
+                .grown
+                .iter()
+                .map(|(k, _, _)| (k, &self.pools[k]))
+                .find(|(_, p)| p.bytes > self.pool_bytes_limit);
             match over {
                 None => Ok(c),
                 Some(((slot, _), p)) => Err((
@@ -509,11 +609,13 @@ impl<'a> RulesetBuilder<'a> {
                 self.fields.truncate(snapshot.0);
                 self.needles.retain(|_, id| (*id as usize) < snapshot.1);
                 self.needle_text.truncate(snapshot.2);
-                let before: HashMap<(Slot, bool), (usize, usize)> =
-                    pools_before.into_iter().collect();
-                self.pools.retain(|k, _| before.contains_key(k));
-                for (k, p) in self.pools.iter_mut() {
-                    let (n, bytes) = before[k];
+                for (k, n, bytes) in self.grown.drain(..) {
+                    if n == 0 {
+                        // The rule made this pool.
+                        self.pools.remove(&k);
+                        continue;
+                    }
+                    let p = self.pools.get_mut(&k).expect("a grown pool exists");
                     p.texts.truncate(n);
                     p.ids.truncate(n);
                     p.bytes = bytes;
@@ -548,14 +650,14 @@ impl<'a> RulesetBuilder<'a> {
             // docs/performance.md). Each falls back to the next kind when it
             // would not fit 32-bit state IDs (a DFA holds a few million
             // needle bytes); the last one always fits (POOL_BYTES_LIMIT).
-            let kinds: &[AhoCorasickKind] = if slot == Slot::Keywords {
+            // Built on first use (see [`LazyAc`]).
+            let kinds: &'static [AhoCorasickKind] = if slot == Slot::Keywords {
                 &[AhoCorasickKind::DFA, AhoCorasickKind::ContiguousNFA]
             } else {
                 &[AhoCorasickKind::ContiguousNFA]
             };
-            let ac = build_automaton(&pool.texts, kinds);
             let scan = Scan {
-                ac,
+                ac: LazyAc::new(pool.texts, kinds),
                 ids: pool.ids,
                 cased,
             };
@@ -564,6 +666,13 @@ impl<'a> RulesetBuilder<'a> {
                 Slot::Keywords => keyword_scans.push(scan),
             }
         }
+        LazyAc::prebuild(
+            field_scans
+                .iter()
+                .flatten()
+                .chain(&keyword_scans)
+                .map(|s| s.ac.clone()),
+        );
         let needle_count = self.needle_text.len();
         let keywords = keyword_index(&self.rules, &keyword_scans, &self.needle_text);
         let mut always = Vec::new();
@@ -603,17 +712,23 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     fn needle(&mut self, slot: Slot, cased: bool, text: String) -> NeedleId {
-        if let Some(&id) = self.needles.get(&(slot, cased, text.clone())) {
-            return id;
+        let next = self.needle_text.len() as NeedleId;
+        match self.needles.entry((slot, cased, text)) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let text = &e.key().2;
+                self.needle_text.push(text.clone());
+                let pool = self.pools.entry((slot, cased)).or_default();
+                if !self.grown.iter().any(|(k, _, _)| *k == (slot, cased)) {
+                    self.grown.push(((slot, cased), pool.texts.len(), pool.bytes));
+                }
+                pool.bytes += text.len();
+                pool.texts.push(text.clone());
+                pool.ids.push(next);
+                e.insert(next);
+                next
+            }
         }
-        let id = self.needle_text.len() as NeedleId;
-        self.needle_text.push(text.clone());
-        let pool = self.pools.entry((slot, cased)).or_default();
-        pool.bytes += text.len();
-        pool.texts.push(text.clone());
-        pool.ids.push(id);
-        self.needles.insert((slot, cased, text), id);
-        id
     }
 
     /// Compiles a rule to its items, condition, keyword use and witness.

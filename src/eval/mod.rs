@@ -311,7 +311,7 @@ impl KwPlan {
                     .match_kind(aho_corasick::MatchKind::Standard)
                     .build(&texts)
                 {
-                    Ok(ac) => FewSearch::Automaton(Scan { ac, ids, cased }),
+                    Ok(ac) => FewSearch::Automaton(Scan { ac: ac.into(), ids, cased }),
                     Err(_) => return KwPlan::Full,
                 },
             };

@@ -29,10 +29,12 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
             });
             continue;
         }
-        let walker = walkdir::WalkDir::new(p)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter();
+        // Sorted once at the end rather than per directory by walkdir
+        // (`sort_by_file_name` parses both paths on every comparison): a
+        // depth-first walk with each directory's entries in name order
+        // visits the paths in the order of their components.
+        let (files_before, issues_before) = (files.len(), issues.len());
+        let walker = walkdir::WalkDir::new(p).follow_links(true).into_iter();
         for entry in walker.filter_entry(|e| {
             !(e.depth() > 0
                 && e.file_type().is_dir()
@@ -55,6 +57,13 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
                 }),
             }
         }
+        // Components compared once each, not parsed on every comparison.
+        files[files_before..].sort_by_cached_key(|f| {
+            f.components()
+                .map(|c| c.as_os_str().to_os_string())
+                .collect::<Vec<_>>()
+        });
+        issues[issues_before..].sort_by(|a, b| a.path.cmp(&b.path));
     }
     (files, issues)
 }

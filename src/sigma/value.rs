@@ -36,22 +36,33 @@ impl SigmaString {
     /// `C:\Windows\\*` is the literal `C:\Windows\` followed by a wildcard,
     /// while `C:\Windows\*` ends in a literal star.
     pub fn parse(s: &str) -> SigmaString {
+        // Runs of plain text are pushed whole: `*`, `?` and `\\` are ASCII,
+        // so byte positions split the text only between characters.
         let mut out = SigmaString::default();
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '*' => out.push_special(Part::AnyRun),
-                '?' => out.push_special(Part::AnyOne),
-                '\\' => match chars.peek() {
-                    Some(&n @ ('*' | '?' | '\\')) => {
-                        chars.next();
-                        out.push_char(n);
+        let b = s.as_bytes();
+        let (mut start, mut i) = (0, 0);
+        while i < b.len() {
+            match b[i] {
+                c @ (b'*' | b'?') => {
+                    out.push_str(&s[start..i]);
+                    out.push_special(if c == b'*' { Part::AnyRun } else { Part::AnyOne });
+                    i += 1;
+                    start = i;
+                }
+                b'\\' => match b.get(i + 1) {
+                    Some(&n @ (b'*' | b'?' | b'\\')) => {
+                        out.push_str(&s[start..i]);
+                        out.push_char(char::from(n));
+                        i += 2;
+                        start = i;
                     }
-                    _ => out.push_char('\\'),
+                    // A lone backslash stays, as part of the run.
+                    _ => i += 1,
                 },
-                c => out.push_char(c),
+                _ => i += 1,
             }
         }
+        out.push_str(&s[start..]);
         out
     }
 
@@ -380,6 +391,36 @@ impl RawValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_pushes_runs_like_the_char_by_char_reading() {
+        // The char-by-char reading `parse` replaced, as the reference.
+        fn reference(s: &str) -> SigmaString {
+            let mut out = SigmaString::default();
+            let mut chars = s.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '*' => out.push_special(Part::AnyRun),
+                    '?' => out.push_special(Part::AnyOne),
+                    '\\' => match chars.peek() {
+                        Some(&n @ ('*' | '?' | '\\')) => {
+                            chars.next();
+                            out.push_char(n);
+                        }
+                        _ => out.push_char('\\'),
+                    },
+                    c => out.push_char(c),
+                }
+            }
+            out
+        }
+        for s in [
+            "", "*", "?", "\\", "\\\\", "\\\\\\", "a\\", "\\*", "\\?", "\\\\*", "C:\\Windows\\*",
+            "C:\\Windows\\\\*", "**a??b*", "é*ü\\ß?\\\\€", "x\\y\\*z\\?", "*\\",
+        ] {
+            assert_eq!(SigmaString::parse(s), reference(s), "{s:?}");
+        }
+    }
 
     fn lit(s: &str) -> Part {
         Part::Lit(s.into())

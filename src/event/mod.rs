@@ -78,6 +78,10 @@ pub struct FieldIndex {
     /// `Some(None)` = search every string value, `Some(Some(ids))` = only
     /// these fields.
     keywords: Option<Option<Vec<FieldId>>>,
+    /// Changes whenever the names change (0: no name yet), so that what a
+    /// view derived from an index (Plaso's selected XML fields) can be
+    /// known to still hold.
+    stamp: u64,
 }
 
 impl FieldIndex {
@@ -85,6 +89,7 @@ impl FieldIndex {
         if let Some(&id) = self.map.get(name) {
             return id;
         }
+        self.restamp();
         let id = self.names.len() as FieldId;
         self.names.push(name.to_string());
         self.map.insert(name.to_string(), id);
@@ -93,9 +98,21 @@ impl FieldIndex {
 
     /// Forgets the fields interned after the first `n` (a failed rule's).
     pub fn truncate(&mut self, n: usize) {
+        self.restamp();
         for name in self.names.drain(n.min(self.names.len())..) {
             self.map.remove(&name);
         }
+    }
+
+    fn restamp(&mut self) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.stamp = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Equal for two indexes only when their names are (a clone keeps the
+    /// stamp until either changes).
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp
     }
 
     pub fn get(&self, name: &str) -> Option<FieldId> {

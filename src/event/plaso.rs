@@ -12,11 +12,13 @@
 //! * where its time is: `timestamp`, microseconds since the epoch.
 
 pub mod evtx_xml;
+mod select;
 
 use simd_json::Node;
 
 use super::{EventView, FieldId, FieldIndex, Kind, Origin, evtx};
 use evtx_xml::EvtxFields;
+use select::Selected;
 
 /// Where a Plaso event's time is: `timestamp`, microseconds since the epoch
 /// (FILETIME 0, "Not set", reads as no time; see [`crate::event::time`]).
@@ -45,11 +47,15 @@ pub(super) struct State {
     number: Option<(u32, u32)>,
     /// Fields whose current values came from the XML.
     xml_fields: Vec<FieldId>,
-    /// Recently parsed `xml_string`s with their fields, most recent last
-    /// (kept across events): Plaso writes a Windows record once per
-    /// timestamp, mostly a few lines apart, so the XML of a repeat is not
-    /// parsed again.
-    xml_recent: Vec<(String, EvtxFields)>,
+    /// Recently read `xml_string`s with their referenced fields, most
+    /// recent last (kept across events): Plaso writes a Windows record once
+    /// per timestamp, mostly a few lines apart, so the XML of a repeat is
+    /// not read again.
+    xml_recent: Vec<(String, Selected)>,
+    /// The [`FieldIndex::stamp`] `xml_recent` was selected for.
+    xml_stamp: u64,
+    /// Scratch for records read in full.
+    xml_full: EvtxFields,
 }
 
 impl State {
@@ -88,40 +94,36 @@ pub(super) fn finish(v: &mut EventView, index: &FieldIndex) {
 }
 
 /// Windows records: fills referenced fields that are absent at the top
-/// level from the record XML (parsed at most once per event).
+/// level from the record XML (read at most once per event, and only for
+/// the fields the index references: [`select`]).
 fn resolve_xml(v: &mut EventView, index: &FieldIndex) {
     let Some((s, e)) = v.plaso.xml else { return };
+    if v.plaso.xml_stamp != index.stamp() {
+        // What was selected for another index does not hold for this one.
+        v.plaso.xml_recent.clear();
+        v.plaso.xml_stamp = index.stamp();
+    }
     let xml = &v.text[s as usize..e as usize];
     let recent = &mut v.plaso.xml_recent;
-    let (text, fields) = match recent.iter().position(|(t, _)| t == xml) {
+    let (text, selected) = match recent.iter().position(|(t, _)| t == xml) {
         Some(i) => recent.remove(i),
         None => {
-            let (mut text, mut fields) = if recent.len() >= XML_RECENT {
+            let (mut text, mut selected) = if recent.len() >= XML_RECENT {
                 recent.remove(0)
             } else {
                 Default::default()
             };
             text.clear();
             text.push_str(xml);
-            // On error the fields completed before it are used.
-            let _ = fields.parse_into(&text);
-            (text, fields)
+            selected.fill_for(&text, &mut v.plaso.xml_full, index);
+            (text, selected)
         }
     };
-    for (i, (name, value)) in fields.iter().enumerate() {
-        let flat;
-        let name = if name.contains(' ') {
-            flat = evtx::flat_name(name);
-            flat.as_str()
-        } else {
-            name
-        };
-        let Some(id) = index.get(name) else { continue };
+    for (id, from_system, value) in selected.iter() {
         // Top-level values win; the XML only fills what is missing.
         if v.has(id) && !v.plaso.xml_fields.contains(&id) {
             continue;
         }
-        let from_system = fields.is_system(i);
         evtx::before_value(v, id, from_system);
         v.push_id(index, Some(id), Kind::Str, value, Origin::Derived);
         if let Some(short) = windows_hex(value) {
@@ -132,7 +134,7 @@ fn resolve_xml(v: &mut EventView, index: &FieldIndex) {
             v.plaso.xml_fields.push(id);
         }
     }
-    v.plaso.xml_recent.push((text, fields));
+    v.plaso.xml_recent.push((text, selected));
 }
 
 /// Identifies the Windows record behind a Plaso event, so the two events

@@ -544,7 +544,7 @@ fn data_name<'s>(
 /// Appends what the reference `&name;` stands for (a predefined entity or a
 /// character reference) and returns true; returns false, appending nothing,
 /// if `name` is neither.
-fn push_reference(out: &mut String, name: &str) -> bool {
+pub(super) fn push_reference(out: &mut String, name: &str) -> bool {
     if let Some(number) = name.strip_prefix('#') {
         let code = match number.strip_prefix('x') {
             Some(hex) => parse_unsigned(hex, 16),

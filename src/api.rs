@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::loader::{self, Filtered, RuleFilter};
 use crate::compile::{CompileOptions, Ruleset};
-use crate::error::{ConfigError, RuleIssue};
 use crate::eval::Matcher;
 use crate::input::{Feed, Input, Origin};
 use crate::mapping::scope::ScopeTable;
@@ -39,7 +38,12 @@ use crate::run::engine::{self, RunOptions, TimeWindow};
 use crate::sigma::rule;
 
 pub use crate::correlation::Options as CorrelationOptions;
+pub use crate::error::{ConfigError, RuleError, RuleIssue};
+pub use crate::sigma::yaml::Pos;
+pub use crate::event::time::{EventTime, TimeParseError};
 pub use crate::event::{EventError, FormatOptions};
+pub use crate::mapping::scope::ScopeStats;
+pub use crate::run::engine::{InputStats, Malformed, WindowStats};
 pub use crate::tools::verify::{LEVELS, STATUSES};
 pub use crate::run::engine::{LineMatch as Match, RunStats, Sink};
 
@@ -283,7 +287,7 @@ impl RulesBuilder {
     }
 
     /// Options of correlation rules: the event time field, the bounds on
-    /// open windows (see [`crate::correlation::Options`]).
+    /// open windows (see [`CorrelationOptions`]).
     pub fn correlation(mut self, options: crate::correlation::Options) -> Self {
         self.correlation = options;
         self
@@ -425,38 +429,31 @@ impl Rules {
         }
     }
 
-    // The command line's own report and outputs read the compiled form
-    // behind the front door; these accessors are for it, not for embedders.
+    // The jobs (`Analysis`, `fields`) read the compiled form behind the
+    // front door; these accessors are for them, not for embedders.
 
-    #[doc(hidden)]
-    pub fn ruleset(&self) -> &Ruleset {
+    pub(crate) fn ruleset(&self) -> &Ruleset {
         &self.ruleset
     }
 
-    #[doc(hidden)]
-    pub fn ruleset_mut(&mut self) -> &mut Ruleset {
+    pub(crate) fn ruleset_mut(&mut self) -> &mut Ruleset {
         &mut self.ruleset
     }
 
-    /// The correlation rules of the ruleset and the rules that feed them
-    /// ([`crate::correlation`]).
-    #[doc(hidden)]
-    pub fn correlations(&self) -> &crate::correlation::load::Plan {
+    /// The correlation rules of the ruleset and the rules that feed them.
+    pub(crate) fn correlations(&self) -> &crate::correlation::load::Plan {
         &self.plan
     }
 
-    #[doc(hidden)]
-    pub fn failed_rules(&self) -> &[FailedRule] {
+    pub(crate) fn failed_rules(&self) -> &[FailedRule] {
         &self.failed
     }
 
-    #[doc(hidden)]
-    pub fn filtered(&self) -> &Filtered {
+    pub(crate) fn filtered(&self) -> &Filtered {
         &self.filtered
     }
 
-    #[doc(hidden)]
-    pub fn mapping_chain(&self) -> &SigmacChain {
+    pub(crate) fn mapping_chain(&self) -> &SigmacChain {
         &self.chain
     }
 }

@@ -12,38 +12,61 @@ use crate::sigma::yaml::Pos;
 /// What is wrong with a rule.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RuleError {
+    /// The file could not be read.
     #[error("cannot read rule file: {0}")]
     Io(String),
+    /// The text is not valid YAML.
     #[error("YAML syntax error: {0}")]
     Yaml(String),
+    /// A key the specification requires is missing.
     #[error("missing required key `{0}`")]
     MissingKey(&'static str),
+    /// A key has a value of the wrong type.
     #[error("`{key}` must be a {expected}, found a {found}")]
     WrongType {
+        /// The key.
         key: String,
+        /// The type the key wants.
         expected: &'static str,
+        /// The type found.
         found: &'static str,
     },
+    /// The condition does not parse.
     #[error("condition: {0}")]
     Condition(String),
+    /// The condition names a search identifier the detection lacks.
     #[error("condition references unknown search identifier `{0}`")]
     UnknownIdentifier(String),
+    /// A `1 of x*` pattern matches no search identifier.
     #[error("condition pattern `{0}` matches no search identifier")]
     EmptyPattern(String),
+    /// A modifier the specification does not define.
     #[error("unknown modifier `{0}`")]
     UnknownModifier(String),
+    /// Modifiers that do not combine.
     #[error("modifiers: {0}")]
     Modifier(String),
+    /// A regular expression that does not compile.
     #[error("invalid regular expression `{pattern}`: {reason}")]
-    Regex { pattern: String, reason: String },
+    Regex {
+        /// The expression.
+        pattern: String,
+        /// Why it does not compile.
+        reason: String,
+    },
+    /// A network that is not CIDR.
     #[error("invalid CIDR network `{0}`")]
     Cidr(String),
+    /// A placeholder without values.
     #[error("placeholder `%{0}%` is not defined (give values with --placeholders FILE)")]
     Placeholder(String),
+    /// A value a modifier cannot use.
     #[error("invalid value: {0}")]
     Value(String),
+    /// A detection that is not a map or list of maps.
     #[error("invalid detection: {0}")]
     Detection(String),
+    /// A rule collection (action: global/reset/repeat) that is wrong.
     #[error("invalid rule collection: {0}")]
     Collection(String),
     /// The rule's values are more than the matcher can hold.
@@ -115,8 +138,11 @@ impl RuleError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}{}: {error}", path.display(), pos.map(|p| format!(":{p}")).unwrap_or_default())]
 pub struct RuleIssue {
+    /// The rule file (or the name its text was given under).
     pub path: PathBuf,
+    /// Line and column, when known.
     pub pos: Option<Pos>,
+    /// What is wrong.
     pub error: RuleError,
 }
 
@@ -168,8 +194,11 @@ pub enum InputError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}{}: {message}", path.display(), pos.map(|p| format!(":{p}")).unwrap_or_default())]
 pub struct ConfigError {
+    /// The file.
     pub path: PathBuf,
+    /// Line and column, when known.
     pub pos: Option<Pos>,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -74,8 +74,11 @@
 //!
 //! `examples/embed.rs` runs a rule folder over a file and a reader with a
 //! sink of its own. Everything else in the crate is the machinery behind
-//! these types: its modules are public only for the crate's own tests,
-//! hidden from these docs, and carry no stability promise.
+//! these types: its modules are private to the crate. The unstable
+//! `internals` feature makes them public (hidden from these docs, with no
+//! stability promise) for the crate's own tests, benches, examples and fuzz
+//! targets; the `sigma-match` binary is built without it, so it uses
+//! nothing but this API.
 //!
 //! ## Inside
 //!
@@ -112,6 +115,10 @@
 mod api;
 
 pub use api::{
+    ConfigError, EventTime, InputStats, Malformed, Pos, RuleError, RuleIssue, ScopeStats, TimeParseError,
+    WindowStats,
+};
+pub use api::{
     Analysis, CorrelationOptions, Error, EventError, Exit, ExplainOptions, Failure, FormatOptions, LEVELS, Match, OutputOptions,
     QueryKind, ReportColor, ReportFormat, ReportOptions, RuleInfo, Rules, RulesBuilder, Run,
     RunStats, STATUSES, Scoping, Scratch, Sink, TimelineFormat, TimesketchMappings, TimesketchOptions,
@@ -119,27 +126,20 @@ pub use api::{
 };
 pub use error::display_chain;
 
-#[doc(hidden)]
-pub mod compile;
-#[doc(hidden)]
-pub mod correlation;
-#[doc(hidden)]
-pub mod error;
-#[doc(hidden)]
-pub mod eval;
-#[doc(hidden)]
-pub mod event;
-#[doc(hidden)]
-pub mod input;
-#[doc(hidden)]
-pub mod mapping;
-#[doc(hidden)]
-pub mod output;
-#[doc(hidden)]
-pub mod run;
-#[doc(hidden)]
-pub mod sigma;
-#[doc(hidden)]
-pub mod timesketch;
-#[doc(hidden)]
-pub mod tools;
+/// Declares the internal modules: `pub(crate)`, or with the unstable
+/// `internals` feature `pub` (and hidden from the docs) for the crate's own
+/// tests, benches, examples and fuzz targets, which enable it through their
+/// dev-dependency on the crate. Built without the feature (as `cargo build`
+/// builds the `sigma-match` binary), nothing outside the front door is
+/// reachable.
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $name;
+    )*};
+}
+
+internal_modules!(compile, correlation, error, eval, event, input, mapping, output, run, sigma, timesketch, tools);

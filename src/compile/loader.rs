@@ -174,10 +174,6 @@ pub fn level_rank(level: Option<&str>) -> usize {
 }
 
 impl RuleFilter {
-    pub fn keeps(&self, r: &rule::Rule) -> bool {
-        self.dropped(r).is_none()
-    }
-
     /// Why `r` is left out, `None` if it is kept.
     pub fn dropped(&self, r: &rule::Rule) -> Option<Dropped> {
         self.dropped_meta(r.status.as_deref(), r.level.as_deref(), r.id.as_deref(), &r.title)
@@ -258,6 +254,7 @@ impl Filtered {
 
 /// A compiled ruleset, the rules that failed (to load or to compile), and
 /// how many rules the filter left out.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests, benches, fuzz
 pub type Compiled = (
     crate::compile::Ruleset,
     Vec<crate::output::report::FailedRule>,
@@ -267,6 +264,7 @@ pub type Compiled = (
 /// Loads, filters and compiles rules: the whole rule side of a run.
 /// Returns the ruleset, the rules that failed (to load or to compile), and
 /// how many rules the filter left out.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests, benches, fuzz
 pub fn load_ruleset(
     paths: &[PathBuf],
     filter: &RuleFilter,
@@ -277,6 +275,7 @@ pub fn load_ruleset(
 
 /// Filters and compiles loaded rule documents (from files or text), in
 /// order: [`load_ruleset`] after the walk.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests, benches, fuzz
 pub fn compile_loaded(
     loaded: Vec<Loaded>,
     filter: &RuleFilter,

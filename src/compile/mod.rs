@@ -538,6 +538,7 @@ impl<'a> RulesetBuilder<'a> {
     /// Asks matched events to carry the values of the (mapped, event-side)
     /// field `name` to sinks ([`crate::run::engine::LineMatch::carried`]); returns
     /// its position in that list. Asking twice gives the same position.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests/match_records.rs
     pub fn carry(&mut self, name: &str) -> usize {
         let id = self.fields.intern(name);
         match self.carried.iter().position(|&f| f == id) {
@@ -552,6 +553,7 @@ impl<'a> RulesetBuilder<'a> {
     /// Reads event time from the field `name` only, instead of the built-in
     /// time fields of the event formats; numbers there are epoch seconds,
     /// milliseconds or microseconds ([`EventTime::from_epoch_number`]).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests/match_records.rs
     pub fn time_field(&mut self, name: &str) {
         self.time_fields = vec![self.fields.intern(name)];
         self.time_number = EventTime::from_epoch_number;
@@ -1352,6 +1354,7 @@ fn witness(e: &Expr, items: &[Item], needle_text: &[String]) -> Option<Vec<Trigg
 
 impl Ruleset {
     /// Compiles rules; rules that fail are returned as issues.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests, benches, fuzz
     pub fn compile(rules: Vec<Rule>, opts: CompileOptions<'_>) -> (Ruleset, Vec<RuleIssue>) {
         let mut b = RulesetBuilder::new(opts);
         let mut issues = Vec::new();

@@ -382,18 +382,6 @@ impl Correlation {
             .and_then(|(_, m)| m.iter().find(|(r, _)| r == reference))
             .map_or(group, |(_, f)| f.as_str())
     }
-
-    /// The title or, failing that, the name / id.
-    pub fn label(&self) -> String {
-        if !self.title.is_empty() {
-            self.title.clone()
-        } else {
-            self.name
-                .clone()
-                .or_else(|| self.id.clone())
-                .unwrap_or_else(|| self.path.display().to_string())
-        }
-    }
 }
 
 /// Options of the correlation stage.

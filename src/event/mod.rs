@@ -127,6 +127,7 @@ impl FieldIndex {
         self.names.len()
     }
 
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // pairs with len
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -233,7 +234,7 @@ pub struct FormatOptions {
     /// (off: `--no-evtx-xml`).
     pub evtx_xml: bool,
     /// Plaso: `hostname` and `computer_name` stand in for each other
-    /// ([`plaso::HOST_NAME_ALIAS`]; off: `--no-host-alias`).
+    /// (`event::plaso::HOST_NAME_ALIAS`; off: `--no-host-alias`).
     pub host_name_alias: bool,
 }
 

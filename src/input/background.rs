@@ -33,7 +33,6 @@ pub type Sender = mpsc::SyncSender<Msg>;
 /// The consumer's side of a decoder thread.
 pub struct Receiver {
     rx: mpsc::Receiver<Msg>,
-    name: String,
 }
 
 impl Receiver {
@@ -47,11 +46,6 @@ impl Receiver {
                 Err(_) => return Ok(None),
             }
         }
-    }
-
-    /// The input's name.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 }
 
@@ -70,7 +64,6 @@ pub fn spawn(name: &str, body: impl FnOnce(Sender) + Send + 'static) -> Receiver
     }
     Receiver {
         rx,
-        name: name.to_string(),
     }
 }
 

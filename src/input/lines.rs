@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Bytes, Chunk};
-use crate::error::InputError;
 
 /// Target chunk size in bytes (a chunk may be longer by one line).
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -88,23 +87,6 @@ impl StreamLines {
     /// Bytes delivered in chunks so far.
     pub fn delivered(&self) -> u64 {
         self.delivered
-    }
-
-    /// The next chunk of whole lines, `None` at the end. A read error is
-    /// returned after the whole lines before it (an incomplete last line
-    /// before the damage is dropped, and said so).
-    pub fn next_chunk(&mut self, name: &str) -> Result<Option<Chunk>, InputError> {
-        match self.next_bytes() {
-            Ok(Some(b)) => Ok(Some(Chunk::owned(b))),
-            Ok(None) => Ok(None),
-            Err((e, partial)) => Err(InputError::Damaged {
-                path: name.to_string(),
-                what: "input".into(),
-                after: self.delivered,
-                partial,
-                source: e,
-            }),
-        }
     }
 
     /// The next run of whole lines; on error, the error and the length of

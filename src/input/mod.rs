@@ -39,7 +39,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::InputError;
 
-pub use lines::{CHUNK_SIZE, lines};
+#[cfg(feature = "internals")] // tests
+pub use lines::CHUNK_SIZE;
+pub use lines::lines;
 pub use sniff::{Compression, Content, Sniffed};
 
 /// Where a chunk's bytes live.
@@ -98,7 +100,6 @@ pub type Warning = String;
 enum Source {
     Empty,
     Mapped(lines::MappedLines),
-    Stream(lines::StreamLines),
     Background(background::Receiver),
 }
 
@@ -260,26 +261,12 @@ impl Input {
         let r = match &mut self.source {
             Source::Empty => Ok(None),
             Source::Mapped(m) => Ok(m.next_chunk()),
-            Source::Stream(s) => s.next_chunk(&self.name),
             Source::Background(b) => b.next_chunk(&mut self.warnings),
         };
         if !matches!(r, Ok(Some(_))) {
             self.source = Source::Empty;
         }
         r
-    }
-
-    /// A plain stream cut into chunks on the calling thread (no sniffing):
-    /// for callers that already know their reader holds JSON lines.
-    pub fn jsonl_stream(name: &str, r: Box<dyn Read + Send>) -> Input {
-        Input {
-            name: name.to_string(),
-            format: "jsonl".into(),
-            size: None,
-            consumed: Arc::new(AtomicU64::new(0)),
-            source: Source::Stream(lines::StreamLines::new(r)),
-            warnings: Vec::new(),
-        }
     }
 }
 
@@ -381,19 +368,6 @@ impl Feed {
         Feed::with(names.iter().cloned().map(Pending::Name).collect(), batch_size, total_size)
     }
 
-    /// A feed over inputs the caller opened (e.g. [`Input::from_reader`]).
-    pub fn from_inputs(inputs: Vec<Input>, batch_size: usize) -> Feed {
-        let total_size = inputs.iter().filter_map(|i| i.size).sum();
-        Feed::with(
-            inputs
-                .into_iter()
-                .map(|i| Pending::Opened(Box::new(Ok(i))))
-                .collect(),
-            batch_size,
-            total_size,
-        )
-    }
-
     /// A feed over paths and opened inputs, in the order given.
     pub fn from_sources(sources: Vec<Origin>, batch_size: usize) -> Feed {
         let total_size = sources
@@ -428,11 +402,6 @@ impl Feed {
             batch_size: batch_size.max(1),
             total_size,
         }
-    }
-
-    /// Bytes consumed of the current input.
-    pub fn current_consumed(&self) -> u64 {
-        self.current.as_ref().map_or(0, |(_, i)| i.consumed())
     }
 
     fn fill(&mut self) {

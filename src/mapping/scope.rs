@@ -110,10 +110,12 @@ impl Test {
 #[derive(Debug, Clone)]
 pub struct Source {
     /// `name`, else the logsource description.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
     pub name: String,
     pub labels: Labels,
     /// Alternatives (OR) of condition sets (AND).
     pub when: Vec<Vec<Cond>>,
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
     pub pos: Pos,
 }
 
@@ -370,6 +372,7 @@ pub struct ScopeScratch {
 pub struct ScopeStats {
     /// Label description -> events.
     pub events_by_logsource: BTreeMap<String, u64>,
+    /// Events no label set recognised.
     pub unrecognised_events: u64,
 }
 
@@ -487,11 +490,12 @@ impl CompiledScope {
 
     /// Which rules may run on the event loaded in `view`: `None` when no
     /// entry recognises it (every rule runs), else one flag per rule.
+    #[cfg(test)]
     pub fn allowed<'s>(&self, view: &EventView, s: &'s mut ScopeScratch) -> Option<&'s [bool]> {
         self.allowed_set(view, s).map(|(_, a)| a)
     }
 
-    /// [`Self::allowed`] with the number of the event's label set (stable
+    /// `allowed` (as the unit tests use it) with the number of the event's label set (stable
     /// within one [`ScopeScratch`], so per-thread caches can be keyed by it).
     pub fn allowed_set<'s>(
         &self,

@@ -755,6 +755,7 @@ impl SigmacChain {
 
     /// Names of the logsource entries applied to a rule of this logsource,
     /// as `file:entry`.
+    #[cfg(test)]
     pub fn applied_entries(&self, ls: &Logsource) -> Vec<String> {
         let mut out = Vec::new();
         for (c, applied) in self.configs.iter().zip(self.resolve(ls)) {

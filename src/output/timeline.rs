@@ -136,11 +136,6 @@ impl<W: Write> TimelineWriter<W> {
         self.out
     }
 
-    /// Rows collected so far.
-    pub fn rows(&self) -> usize {
-        self.rows.len()
-    }
-
     /// Adds a row that is not one event's hit (a correlation firing, see
     /// [`crate::correlation::output::timeline_rows`]); call before the
     /// writer's `finish`.

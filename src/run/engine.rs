@@ -25,14 +25,15 @@ pub struct LineMatch {
     pub range: std::ops::Range<usize>,
     /// Indexes of the matching rules, ascending.
     pub rules: Vec<u32>,
-    /// The event's time ([`Ruleset::event_time`]), `None` when it has none
+    /// The event's time (where the event formats keep it, or the
+    /// correlation time field), `None` when it has none
     /// that reads as a time.
     pub time: Option<EventTime>,
     /// The Windows record behind a Plaso event, shared by Plaso's copies of
-    /// one record ([`crate::event::EventView::record_key`]).
+    /// one record.
     pub record: Option<u64>,
     /// First value of each field the ruleset carries
-    /// ([`crate::compile::RulesetBuilder::carry`]), in that order.
+    /// (e.g. correlations' group-by fields), in that order.
     pub carried: Vec<Option<String>>,
 }
 
@@ -118,8 +119,11 @@ pub enum Outside {
 /// Events a time window left out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WindowStats {
+    /// Events before the window's start.
     pub before: u64,
+    /// Events after the window's end.
     pub after: u64,
+    /// Events without a time (left out when a window is set).
     pub without_time: u64,
 }
 
@@ -159,7 +163,7 @@ pub struct RunStats {
     /// Per rule: events tagged.
     pub counts: Vec<u64>,
     /// Per rule: distinct records tagged (Plaso writes each Windows record
-    /// twice; see [`crate::event::EventView::record_key`]).
+    /// twice, once per copy).
     pub records: Vec<u64>,
     /// Per rule: events the rule was evaluated on (profile only).
     pub evaluated: Vec<u64>,

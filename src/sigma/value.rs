@@ -174,6 +174,7 @@ impl SigmaString {
     }
 
     /// Renders the string back into Sigma syntax (for explain output).
+    #[cfg(test)]
     pub fn to_sigma(&self) -> String {
         let mut s = String::new();
         for p in &self.parts {

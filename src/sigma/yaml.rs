@@ -15,7 +15,9 @@ use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, SpannedEventReceiv
 /// A position in a source file (1-based line, 1-based column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
 pub struct Pos {
+    /// Line, from 1.
     pub line: usize,
+    /// Column, from 1.
     pub col: usize,
 }
 

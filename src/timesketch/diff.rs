@@ -150,7 +150,6 @@ pub struct Diff {
     pub events: u64,
     pub rejected: u64,
     pub rejected_example: Option<String>,
-    pub mapped_fields: usize,
 }
 
 /// Explicit field names a query string tests (without `_exists_`).
@@ -329,7 +328,6 @@ pub fn compare(
         events: ts.events,
         rejected: ts.rejected,
         rejected_example: ts.rejected_example.clone(),
-        mapped_fields: ts.mapping.len(),
     }
 }
 

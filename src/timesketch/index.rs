@@ -143,14 +143,6 @@ impl IndexMapping {
             .map(|(n, t)| (n.as_str(), *t))
     }
 
-    pub fn len(&self) -> usize {
-        self.types.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.types.is_empty()
-    }
-
     /// Dynamic mapping: adds the fields of `event` not mapped yet.
     pub fn observe(&mut self, event: &Value) {
         if let Value::Object(map) = event {

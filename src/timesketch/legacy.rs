@@ -109,6 +109,7 @@ pub type ByValue = Vec<(String, Vec<String>)>;
 /// `ConditionalFieldMapping`: `field=value: targets` and `default`.
 #[derive(Debug, Clone)]
 pub struct ConditionalMapping {
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
     pub source: String,
     /// condition field -> (condition value -> targets), in file order.
     pub conditions: Vec<(String, ByValue)>,
@@ -124,6 +125,7 @@ impl ConditionalMapping {
 /// One `logsources` entry (`SigmaLogsourceConfiguration` from a map).
 #[derive(Debug, Clone)]
 pub struct LogsourceConf {
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
     pub name: String,
     pub category: Option<String>,
     pub product: Option<String>,

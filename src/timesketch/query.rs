@@ -32,7 +32,6 @@ use super::pyyaml::{self, Py};
 #[derive(Debug, Clone)]
 pub struct TimesketchConfig {
     legacy: LegacyConfig,
-    path: PathBuf,
 }
 
 impl TimesketchConfig {
@@ -46,7 +45,6 @@ impl TimesketchConfig {
             .map_err(|e| config_err(PyError::new(e.class, e.message)))?;
         Ok(TimesketchConfig {
             legacy: LegacyConfig::from_py(&doc).map_err(config_err)?,
-            path: path.to_path_buf(),
         })
     }
 
@@ -57,11 +55,6 @@ impl TimesketchConfig {
             source,
         })?;
         Self::from_yaml(&text, path)
-    }
-
-    /// The file this configuration came from.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -156,6 +149,7 @@ impl TimesketchError {
     }
 
     /// The file concerned.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests
     pub fn path(&self) -> &Path {
         match self {
             TimesketchError::Read { path, .. }

@@ -88,8 +88,6 @@ pub struct TsResults {
     /// Per rule: events tagged.
     pub counts: Vec<u64>,
     pub events: u64,
-    /// Lines that are not JSON objects (Timesketch's importer refuses them).
-    pub malformed: u64,
     /// Events OpenSearch would refuse under the mapping (first reason kept).
     pub rejected: u64,
     pub rejected_example: Option<String>,
@@ -99,12 +97,12 @@ pub struct TsResults {
 pub fn evaluate(rules: &[TsRule], inputs: &[InputText], kind: MappingKind) -> TsResults {
     // Dynamic mapping, in input order.
     let mut mapping = IndexMapping::new(kind);
-    let mut malformed = 0;
     for inp in inputs {
         for (_, line) in inp.lines() {
             match serde_json::from_str::<serde_json::Value>(line) {
                 Ok(v) if v.is_object() => mapping.observe(&v),
-                _ => malformed += 1,
+                // Lines that are not JSON objects: Timesketch's importer refuses them.
+                _ => {}
             }
         }
     }
@@ -176,7 +174,6 @@ pub fn evaluate(rules: &[TsRule], inputs: &[InputText], kind: MappingKind) -> Ts
         hits,
         counts,
         events,
-        malformed,
         rejected,
         rejected_example,
     }

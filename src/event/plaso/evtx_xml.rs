@@ -237,6 +237,7 @@ struct Open<'a> {
     value_start: usize,
 }
 
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // fuzz/fuzz_targets/evtx_xml.rs
 impl EvtxFields {
     /// Parses one event record XML string into a new set of fields.
     pub fn parse(xml: &str) -> Result<EvtxFields, EvtxXmlError> {

@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 use sigma_match::{
     Analysis, CorrelationOptions, Exit, ExplainOptions, FormatOptions, OutputOptions, ReportColor,
-    ReportFormat, ReportOptions, RulesBuilder, Scoping, TimelineFormat, TimesketchMappings,
-    TimesketchOptions, VerifyOptions,
+    ReportFormat, ReportOptions, Scoping, TimelineFormat, TimesketchMappings, TimesketchOptions,
+    VerifyOptions,
 };
 
 /// Rule loading allocates many small strings and trees; mimalloc cuts the
@@ -50,348 +50,12 @@ impl std::io::Write for Stdout {
 /// Exit status: usage error or an input/output error.
 const EXIT_ERROR: u8 = 2;
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
-    Table,
-    Json,
-}
+mod cli;
 
-/// Examples and exit codes shown after the options of `--help`.
-const AFTER_HELP: &str = "\
-Examples:
-  sigma-match rules/ plaso.jsonl                          table of hits (rules scoped to their logsource)
-  sigma-match rules/ plaso.jsonl --timeline hits.csv      time-ordered hit timeline for a spreadsheet
-  sigma-match rules/ evtx.jsonl --timeline hits.jsonl --min-level high --from 2019-04-27 --to 2019-04-30
-  sigma-match rules/ plaso.jsonl --tag-out tagged.jsonl   the timeline with Timesketch's Sigma tags
-  zcat big.jsonl.gz | sigma-match rules/ -                standard input
-  sigma-match rules/ plaso.jsonl --exclude-rules noisy.txt --format json
-  sigma-match verify rules/                               check rules before a run
-  sigma-match explain RULE.yml --event plaso.jsonl:42     why a rule did (not) match one event
-
-Levels: informational, low, medium, high, critical. Statuses: stable, test, experimental,
-deprecated, unsupported. Times (--from/--to): any ISO 8601 form, UTC unless an offset is given.
-
-Exit codes: 0 ran (also when the reader of stdout went away), 1 --strict and a rule failed or a
-line was malformed, 2 error (usage, missing path, no rule to run, an input without one readable
-event, I/O), 130/143 interrupted by SIGINT/SIGTERM (partial outputs removed).";
-
-/// Run Sigma rules over JSONL timelines (Plaso json_line, Timesketch, evtx_dump) offline.
-///
-/// Positional arguments: without -r/-e, the first is the rules path and the
-/// rest are event files (`-` = standard input). With -r, all positionals are
-/// event files; with -e (and no -r), all positionals are rule paths.
-#[derive(Debug, Parser)]
-#[command(
-    name = "sigma-match",
-    version,
-    about,
-    long_about = None,
-    args_conflicts_with_subcommands = true,
-    after_help = AFTER_HELP
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    run: RunArgs,
-}
-
-/// Subcommands besides the default run (`sigma-match RULES EVENTS...`).
-#[derive(Debug, clap::Subcommand)]
-enum Command {
-    /// Check rules (syntax, spec metadata, compiles) and summarise; exit 1 if any rule has an error.
-    Verify(VerifyArgs),
-    /// Show how a rule is understood after mapping, and why it did or did not match an event.
-    Explain(ExplainArgs),
-    /// List every field the rules reference, before and after mapping, with rule counts.
-    Fields(FieldsArgs),
-}
-
-/// Which rules are loaded and how they compile: one declaration shared by
-/// every subcommand (the run, `verify`, `explain`, `fields`), so the options
-/// cannot drift between them.
-#[derive(Debug, Clone, Default, clap::Args)]
-struct RuleArgs {
-    /// A Timesketch / legacy sigmac mapping configuration (repeatable, applied in order).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Vec<PathBuf>,
-    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
-    #[arg(long, value_name = "FILE")]
-    placeholders: Option<PathBuf>,
-    /// Only rules with this status (repeatable or comma-separated), e.g. `stable` as Timesketch runs.
-    #[arg(long, value_delimiter = ',', value_parser = status_values(), ignore_case = true)]
-    status: Vec<String>,
-    /// Only rules with this level (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',', value_parser = level_values(), ignore_case = true)]
-    level: Vec<String>,
-    /// Only rules at this level or above (a rule without a level counts as informational).
-    #[arg(long, value_name = "LEVEL", value_parser = level_values(), ignore_case = true)]
-    min_level: Option<String>,
-    /// Leave out the rules named in FILE: one rule id or title per line, `#` comments.
-    #[arg(long, value_name = "FILE")]
-    exclude_rules: Option<PathBuf>,
-    /// Fields searched by keyword (field-less) detections; default: every string value.
-    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
-    keyword_fields: Option<Vec<String>>,
-    /// Say more about what was read (e.g. configuration keys that are ignored).
-    #[arg(short, long)]
-    verbose: bool,
-}
-
-impl RuleArgs {
-    /// The front door's builder for these options over the rule paths.
-    fn builder(&self, paths: &[PathBuf]) -> RulesBuilder {
-        let mut b = RulesBuilder::new();
-        for p in paths {
-            b = b.path(p);
-        }
-        for c in &self.config {
-            b = b.config(c);
-        }
-        if let Some(p) = &self.placeholders {
-            b = b.placeholder_file(p);
-        }
-        if let Some(p) = &self.exclude_rules {
-            b = b.exclusion_file(p);
-        }
-        b.statuses(self.status.clone())
-            .levels(self.level.clone())
-            .min_level(self.min_level.clone())
-            .keyword_fields(self.keyword_fields.clone())
-            .verbose(self.verbose)
-    }
-}
-
-/// How events are read: shared by every subcommand. They apply where a
-/// subcommand reads events (the run, `explain --event/--events`); `verify`
-/// and `fields` read none and accept them so one command line fits all.
-#[derive(Debug, Clone, Copy, Default, clap::Args)]
-struct EventArgs {
-    /// Do not resolve fields of Plaso Windows records from their `xml_string`.
-    #[arg(long)]
-    no_evtx_xml: bool,
-    /// Do not let `hostname` and `computer_name` stand in for each other
-    /// (by default a rule naming one finds the other when the event lacks it).
-    #[arg(long)]
-    no_host_alias: bool,
-}
-
-/// The output format: shared by every subcommand.
-#[derive(Debug, Clone, Copy, clap::Args)]
-struct FormatArgs {
-    /// Output format (`explain` has only the table, i.e. text, form).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-/// The option groups every subcommand takes.
-#[derive(Debug, Clone, clap::Args)]
-struct SharedArgs {
-    #[command(flatten)]
-    rule: RuleArgs,
-    #[command(flatten)]
-    event: EventArgs,
-    #[command(flatten)]
-    output: FormatArgs,
-}
-
-/// `sigma-match fields RULES... [-c CONFIG]`.
-#[derive(Debug, clap::Args)]
-struct FieldsArgs {
-    /// Rule files or directories.
-    #[arg(value_name = "RULES", required = true)]
-    rules: Vec<PathBuf>,
-    #[command(flatten)]
-    shared: SharedArgs,
-}
-
-/// `sigma-match verify RULES...`
-#[derive(Debug, clap::Args)]
-struct VerifyArgs {
-    /// Rule files or directories (recursive; `deprecated` folders skipped).
-    #[arg(value_name = "RULES", required = true)]
-    rules: Vec<PathBuf>,
-    #[command(flatten)]
-    shared: SharedArgs,
-    /// Move each rule file with an error into DIR (keeping its relative path; never overwrites)
-    /// and append the reasons to DIR/debug.log.
-    #[arg(long = "move", value_name = "DIR")]
-    move_to: Option<PathBuf>,
-    /// Also exit with status 1 when there are only warnings.
-    #[arg(long)]
-    deny_warnings: bool,
-    /// Only print the summary, not one line per finding.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Check the rules as Timesketch imports and runs them (with its one -c
-    /// file): the rules it cannot convert, with the error it logs, and the
-    /// stable rules whose stored query OpenSearch rejects.
-    #[arg(long)]
-    timesketch: bool,
-    /// With --timesketch: check the queries of all rules, not only the
-    /// `stable` ones Timesketch's Sigma analyzer runs.
-    #[arg(long, requires = "timesketch")]
-    all_statuses: bool,
-}
-
-/// `sigma-match explain RULE`
-#[derive(Debug, clap::Args)]
-struct ExplainArgs {
-    /// A rule file, or a rule id looked up in the -r paths.
-    #[arg(value_name = "RULE")]
-    rule: String,
-    #[command(flatten)]
-    shared: SharedArgs,
-    /// Rule files or directories to look the rule id up in. Repeatable.
-    #[arg(short = 'r', long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Evaluate the rule on one event: FILE:LINE (1-based line number).
-    #[arg(long, value_name = "FILE:LINE", conflicts_with = "events")]
-    event: Option<String>,
-    /// Evaluate the rule on every event of FILE and explain the matching ones.
-    #[arg(long, value_name = "FILE")]
-    events: Option<PathBuf>,
-    /// With --events: how many matching events to explain.
-    #[arg(long, default_value_t = 10)]
-    limit: usize,
-    /// Also print the rule as a query for another system.
-    #[arg(long, value_enum)]
-    query: Option<QueryKind>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum QueryKind {
-    /// OpenSearch/Elasticsearch query_string (Lucene syntax), as pasted into Timesketch's search bar.
-    Lucene,
-    /// The query Timesketch itself stores for the rule (its `es_query`, made
-    /// by legacy sigmac 0.19.1 as Timesketch runs it; needs its one -c file).
-    Timesketch,
-}
-
-/// The default command: run rules over events and report tag counts.
-#[derive(Debug, clap::Args)]
-struct RunArgs {
-    /// Without -r/-e: a rule path, then event files (`-` = stdin). With -r: event files. With -e: rule paths
-    #[arg(value_name = "PATH")]
-    paths: Vec<String>,
-    /// A rule file or directory (recursive; `deprecated` folders skipped). Repeatable.
-    #[arg(short = 'r', long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// An event file or folder (JSONL, CSV, .evtx; plain or compressed), or `-` for standard input. Repeatable.
-    #[arg(short = 'e', long = "events", value_name = "FILE")]
-    events: Vec<String>,
-    #[command(flatten)]
-    shared: SharedArgs,
-    /// Run every rule on every event (no logsource scoping), as Timesketch
-    /// without a logsource mapping and rsigma without a pipeline do.
-    #[arg(long)]
-    no_scope: bool,
-    /// The logsource table for scoping (default: the built-in
-    /// configs/logsources.yml; see docs/scoping.md).
-    #[arg(long, value_name = "FILE", conflicts_with = "no_scope")]
-    logsources: Option<PathBuf>,
-    /// Exit with status 1 if any rule failed to load or any line was malformed.
-    #[arg(long)]
-    strict: bool,
-    /// List every loaded rule in the table, also those without hits (JSON always lists all).
-    #[arg(long)]
-    all_rules: bool,
-    /// (The default now: the table lists rules with hits.)
-    #[arg(long, hide = true)]
-    hits_only: bool,
-    /// Only events at or after this time (ISO 8601: 2019-04-27, 2019-04-27T15:57:25Z, ...).
-    #[arg(long, value_name = "TIME")]
-    from: Option<String>,
-    /// Only events at or before this time (a date alone: the end of that day).
-    #[arg(long, value_name = "TIME")]
-    to: Option<String>,
-    /// Write the hits as a time-ordered timeline (`-` = stdout): CSV, or JSON lines for *.jsonl.
-    #[arg(long, value_name = "FILE")]
-    timeline: Option<String>,
-    /// Timeline format (default: from the file name; CSV for `-`).
-    #[arg(long, value_enum, value_name = "FORMAT", requires = "timeline")]
-    timeline_format: Option<TimelineFormatArg>,
-    /// With --timeline: one row per event, also for Plaso's second copy of a record.
-    #[arg(long, requires = "timeline")]
-    timeline_all_copies: bool,
-    /// Per-rule evaluation counts and time; top rules shown after the table.
-    #[arg(long)]
-    profile: bool,
-    /// Worker threads (default: all cores).
-    #[arg(short = 'j', long)]
-    threads: Option<usize>,
-    /// No progress bar.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Benchmark floor: read and JSON-parse every event line, evaluate nothing.
-    /// Positionals are event files (no rules path).
-    #[arg(long, hide = true)]
-    parse_only: bool,
-    /// How many malformed lines to print in full.
-    #[arg(long, default_value_t = 10)]
-    max_malformed: usize,
-    /// Write every event as JSONL, matched ones with Timesketch's Sigma attributes (`-` = stdout; a name ending in .gz/.zst is compressed).
-    #[arg(long, value_name = "FILE")]
-    tag_out: Option<String>,
-    /// With --tag-out: write only the matched events.
-    #[arg(long, requires = "tag_out")]
-    matched_only: bool,
-    /// Write one JSON line per (event, rule) match (`-` = stdout; a name ending in .gz/.zst is compressed).
-    #[arg(long, value_name = "FILE")]
-    matches: Option<String>,
-    /// Timesketch mode: also read every rule as Timesketch's Sigma analyzer does (its query
-    /// on OpenSearch, emulated) and report both counts, why they differ, and example events.
-    /// Needs Timesketch's configuration as the one -c file.
-    #[arg(long)]
-    timesketch: bool,
-    /// With --timesketch: run every rule in Timesketch's reading, not only `status: stable` ones.
-    #[arg(long, requires = "timesketch")]
-    all_statuses: bool,
-    /// With --timesketch: write every (event, rule) tagged by one reading and not the other (JSONL, `-` = stdout).
-    #[arg(long, value_name = "FILE", requires = "timesketch")]
-    diff: Option<String>,
-    /// With --timesketch: the mapping Timesketch created the index with.
-    #[arg(long, value_enum, default_value_t = TsMappings::Generic, requires = "timesketch")]
-    ts_mappings: TsMappings,
-    /// Read event time from this field only (ISO 8601 text, or epoch seconds / ms / us),
-    /// instead of the formats' own time fields (Plaso `timestamp`, `datetime`, evtx `SystemTime`).
-    #[arg(long, value_name = "NAME")]
-    time_field: Option<String>,
-    /// Correlations: events one group's open window keeps (beyond: evaluated early, oldest dropped, reported).
-    #[arg(long, value_name = "N", default_value_t = CorrelationOptions::default().max_events)]
-    correlation_max_events: usize,
-    /// Correlations: groups with an open window at once (beyond: the oldest is closed early, reported).
-    #[arg(long, value_name = "N", default_value_t = CorrelationOptions::default().max_groups)]
-    correlation_max_groups: usize,
-}
-
-/// Timesketch's index mapping files.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum TsMappings {
-    /// data/generic.mappings: JSONL and CSV uploads.
-    Generic,
-    /// data/plaso.mappings: .plaso storage files.
-    Plaso,
-}
-
-/// `--timeline-format`.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum TimelineFormatArg {
-    /// Comma-separated values with a header row (RFC 4180).
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
-}
-
-/// The Sigma specification's statuses, for `--status`.
-fn status_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(sigma_match::STATUSES)
-}
-
-/// The Sigma specification's levels, for `--level` and `--min-level`.
-fn level_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(sigma_match::LEVELS)
-}
+use cli::{
+    Cli, Command, EventArgs, ExplainArgs, FieldsArgs, Format, QueryKind, RunArgs,
+    TimelineFormatArg, TsMappings, VerifyArgs,
+};
 
 /// Whether an error comes from writing to a reader that went away
 /// (`sigma-match ... --tag-out - | head`).
@@ -423,7 +87,10 @@ fn main() -> ExitCode {
         // `Stdout` does for the report.
         Err(e) if is_broken_pipe(&e) => ExitCode::from(0),
         Err(e) => {
-            eprintln!("sigma-match: error: {}", sigma_match::display_chain(e.as_ref()));
+            eprintln!(
+                "sigma-match: error: {}",
+                sigma_match::display_chain(e.as_ref())
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -481,7 +148,11 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
 
 fn fields(args: FieldsArgs) -> Result<Exit> {
     let builder = args.shared.rule.builder(&args.rules);
-    Ok(builder.fields(args.shared.output.format.into(), &mut Stdout, &mut std::io::stderr())?)
+    Ok(builder.fields(
+        args.shared.output.format.into(),
+        &mut Stdout,
+        &mut std::io::stderr(),
+    )?)
 }
 
 fn split_paths(cli: &RunArgs) -> Result<(Vec<PathBuf>, Vec<String>)> {
@@ -515,7 +186,11 @@ fn run(cli: RunArgs) -> Result<Exit> {
     }
     if cli.parse_only {
         let inputs: Vec<String> = cli.paths.iter().chain(&cli.events).cloned().collect();
-        return Ok(sigma_match::parse_only(&inputs, &mut Stdout, &mut std::io::stderr())?);
+        return Ok(sigma_match::parse_only(
+            &inputs,
+            &mut Stdout,
+            &mut std::io::stderr(),
+        )?);
     }
     let (rule_paths, events) = split_paths(&cli)?;
     let scoping = match (&cli.logsources, cli.no_scope) {

@@ -290,10 +290,7 @@ pub fn lower_into(out: &mut String, s: &str) {
     }
     let mut rest = s;
     while !rest.is_empty() {
-        let ascii = rest
-            .bytes()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(rest.len());
+        let ascii = ascii_prefix_len(rest.as_bytes());
         let start = out.len();
         out.push_str(&rest[..ascii]);
         // Lowercasing ASCII bytes keeps the string valid UTF-8.
@@ -305,6 +302,21 @@ pub fn lower_into(out: &mut String, s: &str) {
             rest = chars.as_str();
         }
     }
+}
+
+/// How many bytes `b` starts with that are ASCII: 16 at a time while it
+/// can (`is_ascii` tests a word at a time), so that a long value with one
+/// non-ASCII character (Sysmon's `Microsoft® Windows®` in a whole
+/// `xml_string`) is not tested byte by byte.
+fn ascii_prefix_len(b: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 16 <= b.len() && b[i..i + 16].is_ascii() {
+        i += 16;
+    }
+    while i < b.len() && b[i].is_ascii() {
+        i += 1;
+    }
+    i
 }
 
 impl EventView {
@@ -728,6 +740,17 @@ pub(crate) mod tests {
         );
         assert_eq!(raws(&v, &i, "arr"), vec!["2", "p"]);
         assert_eq!(v.present().len(), 7);
+    }
+
+    #[test]
+    fn folding_mixed_text_equals_char_by_char_lowercase() {
+        let long = "Product: Microsoft® Windows® Operating System, \
+                    CommandLine: C:\\WINDOWS\\System32\\CMD.EXE /C ÉCHO İ ẞ ΣΑΣ";
+        for s in ["", "ABC", "é", long, &long[..40], &long.repeat(3)] {
+            let want: String = s.chars().flat_map(char::to_lowercase).collect();
+            assert_eq!(fold_case(s), want, "{s}");
+            assert_eq!(ascii_prefix_len(s.as_bytes()), s.find(|c: char| !c.is_ascii()).unwrap_or(s.len()));
+        }
     }
 
     #[test]

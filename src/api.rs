@@ -91,32 +91,112 @@ pub enum ReportFormat {
     Json,
 }
 
-/// A failure of a whole job (a usage error, an output that cannot be
-/// written, an input that cannot be opened), with its causes as
-/// [`std::error::Error::source`]s.
-pub struct Failure(anyhow::Error);
+/// A boxed error of one of the library's stages, kept as the source of a
+/// [`Failure`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.0, f)
+/// A failure of a whole job ([`Analysis::run`], [`RulesBuilder::verify`],
+/// ...), by what failed; the causes are its [`std::error::Error::source`]s.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The job cannot run as asked: options that contradict each other, a
+    /// path that does not exist, a folder without event files, an event
+    /// line that is not an event where one is required. The text says why.
+    #[error("{0}")]
+    Refused(String),
+    /// A step of the job failed (`what`, e.g. "writing --tag-out"); the
+    /// source says why.
+    #[error("{what}")]
+    Step {
+        /// The step, as the user knows it.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
+    /// An error of one of the library's stages (an input, an output, the
+    /// rules), passed on as it is.
+    #[error(transparent)]
+    Stage(BoxError),
+}
+
+/// Returns early with [`Failure::Refused`] and a formatted reason.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err($crate::api::Failure::Refused(format!($($arg)*)))
+    };
+}
+pub(crate) use bail;
+
+/// [`bail!`] unless the condition holds.
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            $crate::api::bail!($($arg)*);
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// Names the step a result belongs to ([`Failure::Step`]), as the command
+/// line reports it.
+pub(crate) trait Context<T> {
+    /// The step's name.
+    fn context(self, what: &str) -> Result<T, Failure>;
+    /// The step's name, made only on failure.
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<BoxError>> Context<T> for Result<T, E> {
+    fn context(self, what: &str) -> Result<T, Failure> {
+        self.map_err(|e| Failure::Step { what: what.to_string(), source: e.into() })
+    }
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T, Failure> {
+        self.map_err(|e| Failure::Step { what: what(), source: e.into() })
     }
 }
 
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
+impl<T> Context<T> for Option<T> {
+    fn context(self, what: &str) -> Result<T, Failure> {
+        self.ok_or_else(|| Failure::Refused(what.to_string()))
+    }
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T, Failure> {
+        self.ok_or_else(|| Failure::Refused(what()))
     }
 }
 
-impl std::error::Error for Failure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
+/// Errors of the stages a job passes on as they are ([`Failure::Stage`]).
+macro_rules! stage_errors {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Failure {
+                Failure::Stage(Box::new(e))
+            }
+        }
+    )*};
+}
+stage_errors!(
+    std::io::Error,
+    serde_json::Error,
+    crate::run::preflight::RunError,
+    crate::output::OutputError,
+    crate::tools::explain::ExplainError,
+    crate::timesketch::query::TimesketchError,
+);
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Error {
+        Error::Job(f)
     }
 }
 
-impl From<anyhow::Error> for Error {
-    fn from(e: anyhow::Error) -> Error {
-        Error::Job(Failure(e))
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        match e {
+            Error::Job(f) => f,
+            e => Failure::Stage(Box::new(e)),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
+use crate::api::{Context, Failure, bail, ensure};
 
 use super::{Error, Exit, ReportFormat, RulesBuilder, say_ignored_keys};
 use crate::compile::Ruleset;
@@ -233,7 +233,7 @@ impl Analysis {
         Ok(self.run_inner(out, err)?)
     }
 
-    fn run_inner(mut self, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
+    fn run_inner(mut self, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Failure> {
         let rule_paths = self.builder.paths.clone();
         let events = self.inputs.clone();
         preflight::check_paths(&rule_paths, &events)?;
@@ -309,7 +309,7 @@ impl Analysis {
         run_opts: &RunOptions,
         out: &mut dyn Write,
         err: &mut dyn Write,
-    ) -> anyhow::Result<Exit> {
+    ) -> Result<Exit, Failure> {
         let (ruleset, failed, chain) =
             (rules.ruleset(), rules.failed_rules(), rules.mapping_chain());
         let plan = rules.correlations();
@@ -366,12 +366,12 @@ impl Analysis {
             )?;
         }
         if let Some(f) = expanded.empty_folders.first() {
-            anyhow::bail!(
+            bail!(
                 "{f}: no event files found in this folder (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)"
             );
         }
         if expanded.inputs.is_empty() {
-            anyhow::bail!(
+            bail!(
                 "no event files found in {} (JSON lines, CSV, .evtx; plain or gzip/zstd/bzip2/xz)",
                 events.join(", ")
             );
@@ -398,7 +398,7 @@ impl Analysis {
                 || spec.timeline.as_deref() == Some(t.as_str()))
             && t != "-"
         {
-            anyhow::bail!("{t} is given for two outputs");
+            bail!("{t} is given for two outputs");
         }
         let mut hits = crate::output::hits::HitSummary::new(ruleset, hit_fields);
         let mut collector = crate::correlation::stage::Collector::new(plan);
@@ -571,7 +571,7 @@ impl TimesketchJob<'_> {
         run_opts: &RunOptions,
         out: &mut dyn Write,
         err: &mut dyn Write,
-    ) -> anyhow::Result<Exit> {
+    ) -> Result<Exit, Failure> {
         use crate::output::{Destination, TagWriter, tag::RuleAttributes};
         use crate::run::engine::LineMatch;
         use crate::timesketch::diff::{self, SpecCollector};
@@ -580,7 +580,7 @@ impl TimesketchJob<'_> {
         use crate::timesketch::run::{self as tsrun, InputText, TsRule};
 
         let all_statuses = self.options.all_statuses;
-        anyhow::ensure!(
+        ensure!(
             self.outputs.matches.is_none(),
             "--matches lists the spec reading only; with --timesketch use --diff or --tag-out"
         );

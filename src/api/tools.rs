@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::api::{Context, Failure, bail, ensure};
 
 use super::{
     Error, Exit, FormatOptions, ReportFormat, RulesBuilder, Scoping, mapping_of, say_ignored_keys,
@@ -126,10 +126,10 @@ impl RulesBuilder {
         options: &VerifyOptions,
         out: &mut dyn Write,
         err: &mut dyn Write,
-    ) -> anyhow::Result<Exit> {
+    ) -> Result<Exit, Failure> {
         use crate::tools::verify::{self as v, output};
         if let Some(missing) = self.paths.iter().find(|p| !p.exists()) {
-            anyhow::bail!("{}: no such file or directory", missing.display());
+            bail!("{}: no such file or directory", missing.display());
         }
         if options.timesketch {
             return self.verify_timesketch(options, out);
@@ -181,10 +181,10 @@ impl RulesBuilder {
         &self,
         options: &VerifyOptions,
         out: &mut dyn Write,
-    ) -> anyhow::Result<Exit> {
+    ) -> Result<Exit, Failure> {
         use crate::tools::verify::output;
         use crate::tools::verify::timesketch::{TimesketchOptions, verify_timesketch};
-        anyhow::ensure!(
+        ensure!(
             !self.has_filters(),
             "verify --timesketch checks the rules as Timesketch imports them: \
              --status, --level, --min-level and --exclude-rules do not apply (see --all-statuses)"
@@ -258,7 +258,7 @@ impl RulesBuilder {
         options: &ExplainOptions,
         out: &mut dyn Write,
         err: &mut dyn Write,
-    ) -> anyhow::Result<Exit> {
+    ) -> Result<Exit, Failure> {
         use crate::tools::explain as ex;
         let ReadOptions {
             placeholders,
@@ -297,7 +297,7 @@ impl RulesBuilder {
                     .into_iter()
                     .filter(|r| filter.dropped(r).is_none())
                     .collect();
-                anyhow::ensure!(
+                ensure!(
                     !kept.is_empty(),
                     "{}: left out by --status, --level, --min-level or --exclude-rules",
                     rule
@@ -356,7 +356,7 @@ impl RulesBuilder {
                         writeln!(out, "event: {file}:{line}")?;
                         write!(out, "{}", ex::render(&rs, mapping, Some(&o)))?;
                     }
-                    Err(e) => anyhow::bail!("{file}:{line}: malformed event: {e}"),
+                    Err(e) => bail!("{file}:{line}: malformed event: {e}"),
                 }
             } else if let Some(path) = &options.events {
                 let (text, lines, matched, malformed) =
@@ -411,7 +411,7 @@ impl RulesBuilder {
         format: ReportFormat,
         out: &mut dyn Write,
         err: &mut dyn Write,
-    ) -> anyhow::Result<Exit> {
+    ) -> Result<Exit, Failure> {
         preflight::check_paths(&self.paths, &[])?;
         let verbose = self.verbose;
         let rules = self.scoping(Scoping::Off).build()?;
@@ -453,8 +453,8 @@ fn parse_only_inner(
     inputs: &[String],
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<Exit> {
-    anyhow::ensure!(!inputs.is_empty(), "--parse-only needs event files");
+) -> Result<Exit, Failure> {
+    ensure!(!inputs.is_empty(), "--parse-only needs event files");
     let inputs = crate::input::walk::expand(inputs, &[]).inputs;
     let s = crate::run::floor::parse_only(&inputs);
     let secs = s.elapsed.as_secs_f64();
@@ -486,7 +486,7 @@ fn move_erroring(
     verified: &crate::tools::verify::Verified,
     paths: &[PathBuf],
     options: &VerifyOptions,
-) -> anyhow::Result<Option<Vec<crate::tools::verify::relocate::Moved>>> {
+) -> Result<Option<Vec<crate::tools::verify::relocate::Moved>>, Failure> {
     use crate::tools::verify::relocate;
     Ok(match &options.move_to {
         Some(dir) => Some(
@@ -516,10 +516,10 @@ fn write_verify_table(
 }
 
 /// The one configuration Timesketch converts with (`-c`, exactly once).
-pub(super) fn timesketch_config(paths: &[PathBuf]) -> anyhow::Result<TimesketchConfig> {
+pub(super) fn timesketch_config(paths: &[PathBuf]) -> Result<TimesketchConfig, Failure> {
     match paths {
         [one] => Ok(TimesketchConfig::load(one)?),
-        _ => anyhow::bail!(
+        _ => bail!(
             "Timesketch mode needs exactly one -c file: the sigma_config.yaml Timesketch converts with \
              (got {})",
             paths.len()

@@ -14,7 +14,7 @@ use sigma_match::compile::{CompileOptions, Ruleset};
 use sigma_match::run::engine::{self, LineMatch, RunOptions, Sink};
 use sigma_match::compile::loader::{self, RuleFilter};
 use sigma_match::mapping::Identity;
-use sigma_match::output::{OutputError, OutputSpec, Outputs, check_not_input};
+use sigma_match::output::{OutputError, OutputOptions, Outputs, check_not_input};
 use sigma_match::input::CHUNK_SIZE;
 
 fn ruleset(dir: &Path) -> Ruleset {
@@ -70,13 +70,13 @@ fn tag_out_and_matches_round_trip_across_parallel_chunks() {
     let inputs = vec![input.to_string_lossy().into_owned()];
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    let spec = OutputSpec {
+    let spec = OutputOptions {
         tag_out: Some(out.join("tagged.jsonl").to_string_lossy().into_owned()),
         matched_only: false,
         matches: Some(out.join("matches.jsonl").to_string_lossy().into_owned()),
         ..Default::default()
     };
-    let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
+    let mut outputs = Outputs::open(&spec, Default::default(), &rs, &inputs).unwrap();
     // Nothing appears under the final names before the commit.
     assert!(
         files_in(&out)
@@ -115,13 +115,13 @@ fn matched_only_writes_matched_events_in_order() {
     std::fs::write(&input, &data).unwrap();
     let inputs = vec![input.to_string_lossy().into_owned()];
     let tagged = dir.path().join("matched.jsonl");
-    let spec = OutputSpec {
+    let spec = OutputOptions {
         tag_out: Some(tagged.to_string_lossy().into_owned()),
         matched_only: true,
         matches: None,
         ..Default::default()
     };
-    let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
+    let mut outputs = Outputs::open(&spec, Default::default(), &rs, &inputs).unwrap();
     engine::run(&rs, &inputs, &opts(), &mut outputs.sinks()).unwrap();
     outputs.commit().unwrap();
     check_tagged(&data, &kinds, &std::fs::read(&tagged).unwrap(), true);
@@ -141,11 +141,11 @@ fn several_inputs_keep_their_order_and_do_not_run_together() {
         b.to_string_lossy().into_owned(),
     ];
     let tagged = dir.path().join("t.jsonl");
-    let spec = OutputSpec {
+    let spec = OutputOptions {
         tag_out: Some(tagged.to_string_lossy().into_owned()),
         ..Default::default()
     };
-    let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
+    let mut outputs = Outputs::open(&spec, Default::default(), &rs, &inputs).unwrap();
     engine::run(&rs, &inputs, &opts(), &mut outputs.sinks()).unwrap();
     outputs.commit().unwrap();
     let z = r#""ts_sigma_rule":["Zmap install","11111111-1111-4111-8111-111111111111"],"ts_ttp":["attack.discovery","attack.t1046"],"tag":["cve.2020-0001"]"#;
@@ -185,13 +185,13 @@ fn a_sink_failing_mid_run_leaves_no_partial_output() {
     std::fs::create_dir(&out).unwrap();
     // An earlier complete output under the final name must survive the failed run.
     std::fs::write(out.join("tagged.jsonl"), "previous run\n").unwrap();
-    let spec = OutputSpec {
+    let spec = OutputOptions {
         tag_out: Some(out.join("tagged.jsonl").to_string_lossy().into_owned()),
         matched_only: false,
         matches: Some(out.join("matches.jsonl").to_string_lossy().into_owned()),
         ..Default::default()
     };
-    let mut outputs = Outputs::open(&spec, &rs, &inputs).unwrap();
+    let mut outputs = Outputs::open(&spec, Default::default(), &rs, &inputs).unwrap();
     let mut failing = FailingSink { n: 3, seen: 0 };
     let result = {
         let mut sinks = outputs.sinks();
@@ -242,12 +242,12 @@ fn outputs_refuse_to_overwrite_an_input() {
             Err(OutputError::WouldOverwriteInput { .. }) => {}
             other => panic!("{}: {other:?}", p.display()),
         }
-        let spec = OutputSpec {
+        let spec = OutputOptions {
             matches: Some(p.to_string_lossy().into_owned()),
             ..Default::default()
         };
         assert!(matches!(
-            Outputs::open(&spec, &rs, &inputs),
+            Outputs::open(&spec, Default::default(), &rs, &inputs),
             Err(OutputError::WouldOverwriteInput { .. })
         ));
     }
@@ -266,11 +266,11 @@ fn an_output_under_a_file_fails_before_the_run() {
     let rs = ruleset(dir.path());
     let file = dir.path().join("file.txt");
     std::fs::write(&file, "x").unwrap();
-    let spec = OutputSpec {
+    let spec = OutputOptions {
         tag_out: Some(file.join("out.jsonl").to_string_lossy().into_owned()),
         ..Default::default()
     };
-    let err = Outputs::open(&spec, &rs, &[]).err().expect("must fail");
+    let err = Outputs::open(&spec, Default::default(), &rs, &[]).err().expect("must fail");
     assert!(matches!(err, OutputError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("file.txt/out.jsonl"), "{err}");
     let names = files_in(dir.path());

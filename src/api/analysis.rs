@@ -14,40 +14,10 @@ use crate::compile::Ruleset;
 use crate::compile::loader;
 use crate::mapping::sigmac::SigmacChain;
 use crate::output::report::{Costs, FailedRule, Report, TableOptions};
-use crate::output::{OutputSpec, Outputs};
+pub use crate::output::{OutputOptions, TimelineFormat};
+use crate::output::Outputs;
 use crate::run::engine::{self, RunOptions};
 use crate::run::preflight;
-
-/// Which outputs a run writes besides its report. A file name `-` is the
-/// process's standard output (the report then goes to the error stream);
-/// a name ending in `.gz`/`.zst` is compressed. Files are written under a
-/// temporary name and renamed into place when the run succeeds.
-#[derive(Debug, Clone, Default)]
-pub struct OutputOptions {
-    /// Every event as JSON lines, matched ones with Timesketch's Sigma
-    /// attributes (`--tag-out`).
-    pub tag_out: Option<String>,
-    /// With `tag_out`: only the matched events (`--matched-only`).
-    pub matched_only: bool,
-    /// One JSON line per (event, rule) match (`--matches`).
-    pub matches: Option<String>,
-    /// The hits as a time-ordered timeline (`--timeline`).
-    pub timeline: Option<String>,
-    /// The timeline's format (default: from the file name; CSV for `-`).
-    pub timeline_format: Option<TimelineFormat>,
-    /// With `timeline`: one row per event, also for Plaso's second copy of
-    /// a record.
-    pub timeline_all_copies: bool,
-}
-
-/// The format of a hit timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimelineFormat {
-    /// Comma-separated values with a header row (RFC 4180).
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
-}
 
 /// When the report is coloured by level: per stream it is written to
 /// (the report goes to standard output, or to the error stream when an
@@ -327,18 +297,7 @@ impl Analysis {
             );
         }
         let o = &self.outputs;
-        let spec = OutputSpec {
-            tag_out: o.tag_out.clone(),
-            matched_only: o.matched_only,
-            matches: o.matches.clone(),
-            timeline: o.timeline.clone(),
-            timeline_format: o.timeline_format.map(|f| match f {
-                TimelineFormat::Csv => crate::output::TimelineFormat::Csv,
-                TimelineFormat::Jsonl => crate::output::TimelineFormat::Jsonl,
-            }),
-            timeline_all_copies: o.timeline_all_copies,
-            hit_fields: Some(hit_fields.clone()),
-        };
+        let spec = o.clone();
         let own_outputs: Vec<String> = [&o.tag_out, &o.matches]
             .into_iter()
             .flatten()
@@ -384,7 +343,7 @@ impl Analysis {
         } else {
             spec.tag_out.clone()
         };
-        let spec = OutputSpec {
+        let spec = OutputOptions {
             tag_out: if corr_tag_out.is_some() {
                 None
             } else {
@@ -392,7 +351,7 @@ impl Analysis {
             },
             ..spec
         };
-        let mut outputs = Outputs::open(&spec, ruleset, &events)?;
+        let mut outputs = Outputs::open(&spec, hit_fields.clone(), ruleset, &events)?;
         if let Some(t) = &corr_tag_out
             && (spec.matches.as_deref() == Some(t.as_str())
                 || spec.timeline.as_deref() == Some(t.as_str()))

@@ -434,24 +434,26 @@ fn stdin_id() -> Option<FileId> {
     None
 }
 
-/// What the command line asked to write.
+/// Which outputs a run writes besides its report. A file name `-` is the
+/// process's standard output (the report then goes to the error stream);
+/// a name ending in `.gz`/`.zst` is compressed. Files are written under a
+/// temporary name and renamed into place when the run succeeds.
 #[derive(Debug, Clone, Default)]
-pub struct OutputSpec {
-    /// `--tag-out`: file or `-`.
+pub struct OutputOptions {
+    /// Every event as JSON lines, matched ones with Timesketch's Sigma
+    /// attributes (`--tag-out`).
     pub tag_out: Option<String>,
-    /// `--matched-only`.
+    /// With `tag_out`: only the matched events (`--matched-only`).
     pub matched_only: bool,
-    /// `--matches`: file or `-`.
+    /// One JSON line per (event, rule) match (`--matches`).
     pub matches: Option<String>,
-    /// `--timeline`: file or `-`.
+    /// The hits as a time-ordered timeline (`--timeline`).
     pub timeline: Option<String>,
-    /// `--timeline-format`; `None`: from the file name.
+    /// The timeline's format (default: from the file name; CSV for `-`).
     pub timeline_format: Option<TimelineFormat>,
-    /// `--timeline-all-copies`.
+    /// With `timeline`: one row per event, also for Plaso's second copy of
+    /// a record.
     pub timeline_all_copies: bool,
-    /// Where the timeline finds host and details among the carried fields
-    /// ([`crate::output::hits::HitFields::ask`]).
-    pub hit_fields: Option<crate::output::hits::HitFields>,
 }
 
 /// The outputs of one run, opened before it and committed after it.
@@ -464,7 +466,8 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn open(
-        spec: &OutputSpec,
+        spec: &OutputOptions,
+        hit_fields: crate::output::hits::HitFields,
         ruleset: &Ruleset,
         inputs: &[String],
     ) -> Result<Outputs, OutputError> {
@@ -499,7 +502,7 @@ impl Outputs {
         let timeline = match &spec.timeline {
             Some(p) => Some(TimelineWriter::new(
                 ruleset,
-                spec.hit_fields.clone().unwrap_or_default(),
+                hit_fields,
                 Destination::create(p, inputs)?,
                 spec.timeline_format
                     .unwrap_or_else(|| TimelineFormat::from_path(p)),

@@ -29,10 +29,12 @@ use crate::run::engine::{LineMatch, Sink};
 use crate::output::hits::{self, HitFields};
 use crate::event::time::EventTime;
 
-/// The timeline's file format.
+/// The format of a hit timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimelineFormat {
+    /// Comma-separated values with a header row (RFC 4180).
     Csv,
+    /// One JSON object per line.
     Jsonl,
 }
 

@@ -109,14 +109,9 @@ impl Test {
 /// One `sources` entry.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// `name`, else the logsource description.
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
-    pub name: String,
     pub labels: Labels,
     /// Alternatives (OR) of condition sets (AND).
     pub when: Vec<Vec<Cond>>,
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
-    pub pos: Pos,
 }
 
 /// The logsource table.
@@ -302,12 +297,12 @@ fn parse_source(n: &Node) -> Result<Source, PError> {
     if !matches!(n.value, Value::Map(_)) {
         return Err((n.pos, "each source must be a mapping with `logsource` and `when`".into()));
     }
-    let mut name = None;
     let mut labels = None;
     let mut when = None;
     for (k, v) in n.entries() {
         match k.as_str() {
-            Some("name") => name = v.scalar_text(),
+            // A label for whoever reads the table; nothing uses it.
+            Some("name") => {}
             Some("logsource") => labels = Some(parse_labels(v)?),
             Some("when") => {
                 when = Some(match &v.value {
@@ -332,10 +327,8 @@ fn parse_source(n: &Node) -> Result<Source, PError> {
         return Err((n.pos, "`when` is empty".into()));
     }
     Ok(Source {
-        name: name.unwrap_or_else(|| labels.describe()),
         labels,
         when,
-        pos: n.pos,
     })
 }
 

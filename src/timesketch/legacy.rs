@@ -109,8 +109,6 @@ pub type ByValue = Vec<(String, Vec<String>)>;
 /// `ConditionalFieldMapping`: `field=value: targets` and `default`.
 #[derive(Debug, Clone)]
 pub struct ConditionalMapping {
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
-    pub source: String,
     /// condition field -> (condition value -> targets), in file order.
     pub conditions: Vec<(String, ByValue)>,
     pub default: Option<Vec<String>>,
@@ -125,8 +123,6 @@ impl ConditionalMapping {
 /// One `logsources` entry (`SigmaLogsourceConfiguration` from a map).
 #[derive(Debug, Clone)]
 pub struct LogsourceConf {
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // part of the parsed record (Debug), read by no code yet
-    pub name: String,
     pub category: Option<String>,
     pub product: Option<String>,
     pub service: Option<String>,
@@ -191,8 +187,8 @@ impl LegacyConfig {
         match config.get("logsources") {
             None => {}
             Some(Py::Dict(entries)) => {
-                for (name, ls) in entries {
-                    out.logsources.push(logsource_conf(&name.py_str(), ls)?);
+                for (_, ls) in entries {
+                    out.logsources.push(logsource_conf(ls)?);
                 }
             }
             Some(_) => return Err(config_err("Logsources must be a map")),
@@ -221,7 +217,6 @@ fn field_mapping(source: &str, target: &Py) -> R<FieldMapping> {
         Py::List(items) => FieldMapping::Multi(items.iter().map(Py::py_str).collect()),
         Py::Dict(entries) => {
             let mut m = ConditionalMapping {
-                source: source.to_string(),
                 conditions: Vec::new(),
                 default: None,
             };
@@ -264,7 +259,7 @@ fn field_mapping(source: &str, target: &Py) -> R<FieldMapping> {
     })
 }
 
-fn logsource_conf(name: &str, ls: &Py) -> R<LogsourceConf> {
+fn logsource_conf(ls: &Py) -> R<LogsourceConf> {
     if !matches!(ls, Py::Dict(_)) {
         return Err(config_err("Logsource definitions must be maps"));
     }
@@ -319,7 +314,6 @@ fn logsource_conf(name: &str, ls: &Py) -> R<LogsourceConf> {
         Some(_) => return Err(config_err("Logsource conditions must be a map")),
     };
     Ok(LogsourceConf {
-        name: name.to_string(),
         category,
         product,
         service,

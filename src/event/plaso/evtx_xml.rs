@@ -743,6 +743,44 @@ impl<'x> Source<'x> for Fast<'x> {
     }
 }
 
+/// Deterministic pseudo-random damage for the readers' robustness tests:
+/// each call deletes, duplicates or replaces (with one of `specials`) one
+/// to `most` characters of a copy of the text (xorshift64, fixed seed).
+#[cfg(test)]
+pub(crate) struct Damage<'a> {
+    state: u64,
+    specials: &'a [char],
+}
+
+#[cfg(test)]
+impl<'a> Damage<'a> {
+    pub(crate) fn new(seed: u64, specials: &'a [char]) -> Self {
+        Damage { state: seed, specials }
+    }
+
+    fn next(&mut self, bound: usize) -> usize {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        (self.state % bound as u64) as usize
+    }
+
+    pub(crate) fn apply(&mut self, chars: &[char], most: usize) -> String {
+        let mut damaged = chars.to_vec();
+        for _ in 0..=self.next(most) {
+            let at = self.next(damaged.len());
+            match self.next(3) {
+                0 => {
+                    damaged.remove(at);
+                }
+                1 => damaged.insert(at, damaged[at]),
+                _ => damaged[at] = self.specials[self.next(self.specials.len())],
+            }
+        }
+        damaged.into_iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1105,26 +1143,9 @@ mod tests {
             '<', '>', '&', ';', '"', '/', '=', '#', 'x', ' ', '\u{0}', 'é',
         ];
         let chars: Vec<char> = xml.chars().collect();
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
+        let mut damage = Damage::new(0x9E37_79B9_7F4A_7C15, &specials);
         for _ in 0..5_000 {
-            let mut damaged = chars.clone();
-            for _ in 0..=next(3) {
-                let at = next(damaged.len());
-                match next(3) {
-                    0 => {
-                        damaged.remove(at);
-                    }
-                    1 => damaged.insert(at, damaged[at]),
-                    _ => damaged[at] = specials[next(specials.len())],
-                }
-            }
-            let damaged: String = damaged.into_iter().collect();
+            let damaged = damage.apply(&chars, 3);
             let _ = scratch.parse_into(&damaged);
             let _ = scratch.iter().count();
         }

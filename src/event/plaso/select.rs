@@ -497,30 +497,13 @@ mod tests {
         let specials = [
             '<', '>', '&', ';', '"', '\'', '/', '=', ' ', ':', '#', 'x', '\u{0}', 'é',
         ];
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
+        let mut damage = crate::event::plaso::evtx_xml::Damage::new(0x2545_F491_4F6C_DD1D, &specials);
         let (mut fast, mut total) = (0, 0);
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let chars: Vec<char> = v["xml_string"].as_str().unwrap().chars().collect();
             for _ in 0..300 {
-                let mut damaged = chars.clone();
-                for _ in 0..=next(2) {
-                    let at = next(damaged.len());
-                    match next(3) {
-                        0 => {
-                            damaged.remove(at);
-                        }
-                        1 => damaged.insert(at, damaged[at]),
-                        _ => damaged[at] = specials[next(specials.len())],
-                    }
-                }
-                let damaged: String = damaged.into_iter().collect();
+                let damaged = damage.apply(&chars, 2);
                 let (got, was_fast) = all_names(&damaged);
                 assert_eq!(got, expected(&damaged), "{damaged}");
                 fast += usize::from(was_fast);

@@ -9,10 +9,13 @@
 //! elements, with `memchr`, looks each name up in the field index as it
 //! passes, and decodes and copies only the values of referenced fields.
 //!
-//! It accepts a strict subset of the shape [`super::evtx_xml`] documents and
-//! gives up on anything else (`UserData`, `Data` without a name, `Binary`,
-//! `RenderingInfo`, attributes on a section, nested elements, comments,
-//! references it does not know, any irregularity): the record is then named
+//! It accepts a strict subset of the shape [`super::evtx_xml`] documents:
+//! `<Event>` (namespace declarations only), `System` leaves, then sections of
+//! leaves (`EventData` with named or unnamed `Data`, `Binary`,
+//! `ProcessingErrorData`, ..., and their attributes). It gives up on
+//! anything else (`UserData`, `RenderingInfo`, a second `System`, nested
+//! elements, comments, references it does not know, quoting it does not
+//! expect, any irregularity): the record is then named
 //! in full by [`EvtxFields`] and filtered, so the result is, in every case,
 //! the fields [`EvtxFields::parse_into`] yields whose (flat) names are
 //! referenced, in document order, with where they came from. A test compares
@@ -29,6 +32,16 @@ pub(super) struct Selected {
     entries: Vec<(FieldId, bool, (u32, u32))>,
     /// Scratch for names built from an element and an attribute.
     name: String,
+}
+
+/// Looks a field up by the flat name rules use for it (`New Value` ->
+/// `New_Value`, [`evtx::flat_name`]).
+fn lookup_flat(lookup: &mut impl FnMut(&str) -> Option<FieldId>, name: &str) -> Option<FieldId> {
+    if name.contains(' ') {
+        lookup(&evtx::flat_name(name))
+    } else {
+        lookup(name)
+    }
 }
 
 /// Why [`Selected::fast`] stopped (the record is named in full instead).
@@ -146,18 +159,8 @@ impl Selected {
         // On error the fields completed before it are used.
         let _ = full.parse_into(xml);
         for (i, (name, value)) in full.iter().enumerate() {
-            let flat;
-            let name = if name.contains(' ') {
-                flat = evtx::flat_name(name);
-                flat.as_str()
-            } else {
-                name
-            };
-            if let Some(id) = lookup(name) {
-                let s = self.text.len() as u32;
-                self.text.push_str(value);
-                self.entries
-                    .push((id, full.is_system(i), (s, self.text.len() as u32)));
+            if let Some(id) = lookup_flat(&mut lookup, name) {
+                self.push(id, full.is_system(i), value);
             }
         }
     }
@@ -240,7 +243,7 @@ impl Selected {
     }
 
     /// The fast path: `<Event>` (namespace declarations only), `<System>`
-    /// with leaves, then at most one `<EventData>` of named `Data` leaves.
+    /// with leaves, then sections of leaves (see the module docs).
     fn fast(&mut self, xml: &str, lookup: &mut impl FnMut(&str) -> Option<FieldId>) -> Fast<()> {
         self.text.clear();
         self.entries.clear();
@@ -330,12 +333,7 @@ impl Selected {
                         _ => return Err(GiveUp),
                     }
                 };
-                let id = if name.contains(' ') {
-                    lookup(&evtx::flat_name(name))
-                } else {
-                    lookup(name)
-                };
-                match id {
+                match lookup_flat(lookup, name) {
                     Some(id) => self.push_text(id, system, text)?,
                     // Decoded or not, a reference must be one the full
                     // reader decodes the same way.

@@ -19,6 +19,7 @@
 
 pub mod field_usage;
 pub mod loader;
+pub mod required;
 
 use std::collections::HashMap;
 
@@ -123,7 +124,9 @@ pub enum Pat {
         cased: bool,
         witness: Option<NeedleId>,
     },
-    Regex(Regex),
+    /// A regex, with the literal run every match contains (when it has
+    /// one; boxed: most patterns are needles, and they share this enum's size).
+    Regex(Regex, Box<required::LazyRequired>),
     FieldRef(FieldRef<FieldId>),
     Check(Check),
 }
@@ -141,7 +144,7 @@ impl Pat {
             Pat::Empty { .. } => "empty",
             Pat::Glob { .. } => "glob",
             Pat::Wild { .. } => "wildcard-regex",
-            Pat::Regex(_) => "regex",
+            Pat::Regex(..) => "regex",
             Pat::FieldRef(_) => "fieldref",
             Pat::Check(c) => match c {
                 Check::Cidr(_) => "cidr",
@@ -944,7 +947,10 @@ impl<'a> RulesetBuilder<'a> {
                 }
             }
             // Validated when the rule was read; the program is shared.
-            Pattern::Regex { regex, flags } => out.push(Pat::Regex(compile_regex(regex, *flags)?)),
+            Pattern::Regex { regex, flags } => out.push(Pat::Regex(
+                compile_regex(regex, *flags)?,
+                Box::new(required::LazyRequired::new(regex, *flags)),
+            )),
             Pattern::Check(c) => out.push(Pat::Check(c.clone())),
             Pattern::FieldRef(r) => {
                 let mapped = self.opts.mapping.map_field(&rule.logsource, &r.field);
@@ -1240,7 +1246,7 @@ fn pat_witness(slot: Slot, p: &Pat) -> Option<Vec<Trigger>> {
         (
             Pat::Glob { .. }
             | Pat::Wild { .. }
-            | Pat::Regex(_)
+            | Pat::Regex(..)
             | Pat::Check(
                 Check::Cidr(_) | Check::Cmp { .. } | Check::TimePart { .. } | Check::Exists(true),
             )

@@ -591,9 +591,18 @@ impl Ctx<'_> {
     fn item(&self, item: &Item) -> bool {
         if item.all {
             item.group_ranges()
-                .all(|r| item.pats[r].iter().any(|p| self.pat(item.slot, p)))
+                .all(|r| item.pats[r].iter().any(|p| self.pat_inline(item.slot, p)))
         } else {
-            item.pats.iter().any(|p| self.pat(item.slot, p))
+            item.pats.iter().any(|p| self.pat_inline(item.slot, p))
+        }
+    }
+
+    /// [`Self::pat`], with the needle test (most patterns) inline.
+    #[inline(always)]
+    fn pat_inline(&self, slot: Slot, p: &Pat) -> bool {
+        match p {
+            Pat::Needle { id, mode } => self.needle(*id) & mode != 0,
+            _ => self.pat(slot, p),
         }
     }
 
@@ -654,7 +663,11 @@ impl Ctx<'_> {
             Pat::Wild { re, cased, witness } => {
                 self.wildcard(slot, *cased, *witness, |s| re.is_match(s))
             }
-            Pat::Regex(re) => self.any_value(slot, |v| v.kind != Kind::Null && re.is_match(v.raw)),
+            Pat::Regex(re, required) => self.any_value(slot, |v| {
+                v.kind != Kind::Null
+                    && required.may_match(v.raw)
+                    && re.is_match(v.raw)
+            }),
             Pat::Check(c) => self.check(slot, c),
             Pat::FieldRef(FieldRef {
                 field: other,

@@ -597,7 +597,7 @@ impl Renderer<'_, '_, '_> {
                     quote(&t)
                 )
             }
-            Pat::Wild { re, .. } | Pat::Regex(re) => format!("{kind} /{}/", re.as_str()),
+            Pat::Wild { re, .. } | Pat::Regex(re, _) => format!("{kind} /{}/", re.as_str()),
             Pat::Check(Check::Cidr(n)) => format!("{kind} {n}"),
             Pat::Check(Check::Cmp { op, value }) => format!("{kind} {op:?} {value}"),
             Pat::Check(Check::TimePart { part, value }) => format!("{kind} {part:?} = {value}"),

@@ -27,10 +27,8 @@ use super::{Node, Pos, Value, scalar};
 
 /// The tree of a one-document text in the accepted style, or `None`.
 pub(super) fn load(text: &str) -> Option<Vec<Node>> {
-    if !acceptable_chars(text) {
-        return None;
-    }
-    let mut p = Reader::new(text)?;
+    let ascii = acceptable_chars(text)?;
+    let mut p = Reader::new(text, ascii)?;
     let line = p.cur?;
     if line.indent != 0 {
         return None;
@@ -42,8 +40,9 @@ pub(super) fn load(text: &str) -> Option<Vec<Node>> {
     Some(vec![root])
 }
 
-/// No tab, CR, control character, byte order mark or Unicode line break.
-fn acceptable_chars(text: &str) -> bool {
+/// No tab, CR, control character, byte order mark or Unicode line break:
+/// `Some(whether the text is all ASCII)`, or `None`.
+fn acceptable_chars(text: &str) -> Option<bool> {
     let b = text.as_bytes();
     // Without short-circuits, so that it compiles to vector code.
     let (bad, high) = b.iter().fold((false, false), |(bad, high), &c| {
@@ -53,12 +52,15 @@ fn acceptable_chars(text: &str) -> bool {
         )
     });
     if bad {
-        return false;
+        return None;
     }
-    !high
-        || !text.chars().any(|c| {
-            matches!(c, '\u{80}'..='\u{a0}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
-        })
+    if !high {
+        return Some(true);
+    }
+    let odd = text.chars().any(|c| {
+        matches!(c, '\u{80}'..='\u{a0}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    });
+    (!odd).then_some(false)
 }
 
 /// The unread rest of a line: from byte `off`, which is at column `indent`
@@ -78,10 +80,12 @@ struct Reader<'a> {
     lines: Vec<(usize, usize)>,
     /// The next content line (not blank, not only a comment), if any.
     cur: Option<Line>,
+    /// The whole text is ASCII (a column is a byte offset).
+    ascii: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Option<Reader<'a>> {
+    fn new(text: &'a str, ascii: bool) -> Option<Reader<'a>> {
         let b = text.as_bytes();
         let mut lines = Vec::with_capacity(b.len() / 24 + 1);
         let mut start = 0;
@@ -103,6 +107,7 @@ impl<'a> Reader<'a> {
             b,
             lines,
             cur: None,
+            ascii,
         };
         r.cur = r.content_from(0);
         Some(r)
@@ -139,9 +144,8 @@ impl<'a> Reader<'a> {
     /// 1-based line, 1-based column in characters (as saphyr counts).
     fn pos(&self, idx: usize, off: usize) -> Pos {
         let s = self.lines[idx].0;
-        let prefix = &self.b[s..off];
-        let col = if prefix.is_ascii() {
-            prefix.len()
+        let col = if self.ascii || self.b[s..off].is_ascii() {
+            off - s
         } else {
             self.text[s..off].chars().count()
         };
@@ -292,16 +296,19 @@ impl<'a> Reader<'a> {
                 }
                 let mut i = l.off;
                 loop {
-                    if i >= end || i - l.off > 1000 {
+                    let p = i + memchr::memchr2(b':', b'#', &self.b[i..end])?;
+                    if p - l.off > 1000 {
                         return None;
                     }
-                    match self.b[i] {
-                        b':' if self.blank_or_end(i + 1, end) => break,
-                        b'#' if self.b[i - 1] == b' ' => return None,
-                        _ => i += 1,
+                    if self.b[p] == b':' {
+                        if self.blank_or_end(p + 1, end) {
+                            break p;
+                        }
+                    } else if self.b[p - 1] == b' ' {
+                        return None;
                     }
+                    i = p + 1;
                 }
-                i
             }
         };
         (self.byte(i, end) == Some(b':') && self.blank_or_end(i + 1, end)).then_some(i + 1)
@@ -323,22 +330,24 @@ impl<'a> Reader<'a> {
     /// The byte after the closing quote of the quoted scalar at `start`.
     fn quoted_end(&self, start: usize, end: usize, q: u8) -> Option<usize> {
         let mut i = start + 1;
-        while i < end {
-            let c = self.b[i];
-            if c == q {
-                if q == b'\'' && self.byte(i + 1, end) == Some(b'\'') {
-                    i += 2;
+        loop {
+            if q == b'\'' {
+                let p = i + memchr::memchr(q, &self.b[i..end])?;
+                if self.byte(p + 1, end) == Some(b'\'') {
+                    i = p + 2;
                     continue;
                 }
-                return Some(i + 1);
+                return Some(p + 1);
             }
-            if c == b'\\' && q == b'"' {
-                i += 2;
-                continue;
+            let p = i + memchr::memchr2(q, b'\\', &self.b[i..end])?;
+            if self.b[p] == q {
+                return Some(p + 1);
             }
-            i += 1;
+            i = p + 2;
+            if i > end {
+                return None;
+            }
         }
-        None
     }
 
     /// The value of the quoted scalar `start..stop` (quotes included).
@@ -394,14 +403,21 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 let mut i = l.off;
-                while i < end {
-                    match self.b[i] {
-                        b':' if self.blank_or_end(i + 1, end) => return None,
-                        b'#' if self.b[i - 1] == b' ' => break,
-                        _ => i += 1,
+                let stop = loop {
+                    let Some(p) = memchr::memchr2(b':', b'#', &self.b[i..end]) else {
+                        break end;
+                    };
+                    let p = i + p;
+                    if self.b[p] == b':' {
+                        if self.blank_or_end(p + 1, end) {
+                            return None;
+                        }
+                    } else if self.b[p - 1] == b' ' {
+                        break p;
                     }
-                }
-                plain(self.text[l.off..i].trim_end_matches(' '))
+                    i = p + 1;
+                };
+                plain(self.text[l.off..stop].trim_end_matches(' '))
             }
         };
         Some(Node { pos, value })

@@ -25,6 +25,9 @@ use rustc_hash::FxHashMap;
 
 use simd_json::{Node, StaticNode};
 
+mod fold;
+pub use fold::{fold_case, lower_into};
+
 pub mod evtx;
 pub mod evtx_dump;
 pub mod plaso;
@@ -266,57 +269,6 @@ impl Default for EventView {
             options: FormatOptions::default(),
         }
     }
-}
-
-/// Case folding used on both sides of every case-insensitive comparison:
-/// ASCII fast path, per-character Unicode lowercase otherwise (so rule
-/// needles and event values fold identically).
-pub fn fold_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    lower_into(&mut out, s);
-    out
-}
-
-/// Appends the case-folded `s` to `out`: ASCII runs byte by byte, other
-/// characters through Unicode `to_lowercase`.
-pub fn lower_into(out: &mut String, s: &str) {
-    // All ASCII (the common case; `is_ascii` checks a word at a time):
-    // one copy and one lowercasing pass.
-    if s.is_ascii() {
-        let start = out.len();
-        out.push_str(s);
-        out[start..].make_ascii_lowercase();
-        return;
-    }
-    let mut rest = s;
-    while !rest.is_empty() {
-        let ascii = ascii_prefix_len(rest.as_bytes());
-        let start = out.len();
-        out.push_str(&rest[..ascii]);
-        // Lowercasing ASCII bytes keeps the string valid UTF-8.
-        out[start..].make_ascii_lowercase();
-        rest = &rest[ascii..];
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.extend(c.to_lowercase());
-            rest = chars.as_str();
-        }
-    }
-}
-
-/// How many bytes `b` starts with that are ASCII: 16 at a time while it
-/// can (`is_ascii` tests a word at a time), so that a long value with one
-/// non-ASCII character (Sysmon's `Microsoft® Windows®` in a whole
-/// `xml_string`) is not tested byte by byte.
-fn ascii_prefix_len(b: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 16 <= b.len() && b[i..i + 16].is_ascii() {
-        i += 16;
-    }
-    while i < b.len() && b[i].is_ascii() {
-        i += 1;
-    }
-    i
 }
 
 impl EventView {
@@ -740,17 +692,6 @@ pub(crate) mod tests {
         );
         assert_eq!(raws(&v, &i, "arr"), vec!["2", "p"]);
         assert_eq!(v.present().len(), 7);
-    }
-
-    #[test]
-    fn folding_mixed_text_equals_char_by_char_lowercase() {
-        let long = "Product: Microsoft® Windows® Operating System, \
-                    CommandLine: C:\\WINDOWS\\System32\\CMD.EXE /C ÉCHO İ ẞ ΣΑΣ";
-        for s in ["", "ABC", "é", long, &long[..40], &long.repeat(3)] {
-            let want: String = s.chars().flat_map(char::to_lowercase).collect();
-            assert_eq!(fold_case(s), want, "{s}");
-            assert_eq!(ascii_prefix_len(s.as_bytes()), s.find(|c: char| !c.is_ascii()).unwrap_or(s.len()));
-        }
     }
 
     #[test]

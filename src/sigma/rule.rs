@@ -150,6 +150,14 @@ pub(crate) fn for_each_document(
     let mut out = Vec::new();
     let mut global: Option<Node> = None;
     let mut previous: Option<Node> = None;
+    // `previous` is only read by a later `action: repeat`: a rule after the
+    // last one is not copied (a deep copy of every rule's tree was a tenth
+    // of loading).
+    let action_of = |d: &Node| d.get("action").and_then(|a| a.as_str()).map(str::to_string);
+    let last_repeat = docs
+        .iter()
+        .rposition(|d| action_of(d).as_deref() == Some("repeat"));
+    let keep_previous = |index: usize| last_repeat.is_some_and(|r| index < r);
     for (index, doc) in docs.into_iter().enumerate() {
         if !matches!(doc.value, Value::Map(_)) {
             if matches!(doc.value, Value::Null) {
@@ -167,10 +175,7 @@ pub(crate) fn for_each_document(
             ));
             continue;
         }
-        let action = doc
-            .get("action")
-            .and_then(|a| a.as_str())
-            .map(str::to_string);
+        let action = action_of(&doc);
         match action.as_deref() {
             Some("global") => {
                 global = Some(without_key(&doc, "action"));
@@ -191,7 +196,7 @@ pub(crate) fn for_each_document(
                     continue;
                 };
                 let merged = merge(prev, &without_key(&doc, "action"));
-                previous = Some(merged.clone());
+                previous = keep_previous(index).then(|| merged.clone());
                 out.push(each(index, merged));
             }
             Some(other) => {
@@ -208,7 +213,7 @@ pub(crate) fn for_each_document(
                     Some(g) => merge(g, &doc),
                     None => doc,
                 };
-                previous = Some(merged.clone());
+                previous = keep_previous(index).then(|| merged.clone());
                 out.push(each(index, merged));
             }
         }

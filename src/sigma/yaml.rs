@@ -81,6 +81,7 @@ pub fn load_documents(text: &str) -> Result<Vec<Node>, YamlError> {
 /// path accepts, `None` otherwise (for the corpus test that compares it
 /// with [`load_documents_saphyr`]).
 #[doc(hidden)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests, fuzz
 pub fn load_documents_fast(text: &str) -> Option<Vec<Node>> {
     fast::load(text)
 }

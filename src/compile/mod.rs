@@ -251,6 +251,10 @@ struct PoolBuilder {
 /// would push a pool past it is a rule error, not a failed build.
 const POOL_BYTES_LIMIT: usize = 1 << 30;
 
+/// From this many needle bytes a pool's automaton stays a noncontiguous
+/// NFA (see [`RulesetBuilder::build`]).
+const NONCONTIGUOUS_BYTES: usize = 50_000;
+
 /// An automaton over one slot's needles.
 #[derive(Debug, Clone)]
 pub struct Scan {
@@ -647,17 +651,23 @@ impl<'a> RulesetBuilder<'a> {
             if pool.texts.is_empty() {
                 continue;
             }
-            // Contiguous NFA for every pool: the automatic choice builds full
-            // DFAs for the many small pools, which cost start-up time without
-            // a measurable scan gain. The keyword pool runs over every string
-            // value of every event: a full DFA pays there (about 14% more
-            // events/s on SigmaHQ rules over flat evtx_dump JSON; see
-            // docs/performance.md). Each falls back to the next kind when it
-            // would not fit 32-bit state IDs (a DFA holds a few million
-            // needle bytes); the last one always fits (POOL_BYTES_LIMIT).
-            // Built on first use (see [`LazyAc`]).
-            let kinds: &'static [AhoCorasickKind] = if slot == Slot::Keywords {
-                &[AhoCorasickKind::DFA, AhoCorasickKind::ContiguousNFA]
+            // The kind trades build time, which a run over unique input
+            // pays in full (the automatons are built on first use, see
+            // [`LazyAc`]), against scan speed, which the scan memo mostly
+            // spares on repeated values. A contiguous NFA for a pool, as
+            // the automatic choice would build full DFAs for the many small
+            // pools at a start-up cost without a measurable scan gain; also
+            // for the keyword pool: the keyword plans search most events
+            // with a few needles (packed Teddy), so its full DFA (78 M
+            // instructions to build over SigmaHQ `rules/`) no longer paid.
+            // The largest pools (CommandLine-like fields, hundreds of KB of
+            // needles) stay noncontiguous: converting them costs more than
+            // it saves on the values the memo has not seen. Measured with
+            // callgrind, see docs/performance.md (issue 14). Each kind falls
+            // back to a noncontiguous NFA, which always fits
+            // (POOL_BYTES_LIMIT).
+            let kinds: &'static [AhoCorasickKind] = if pool.bytes >= NONCONTIGUOUS_BYTES {
+                &[AhoCorasickKind::NoncontiguousNFA]
             } else {
                 &[AhoCorasickKind::ContiguousNFA]
             };
@@ -1123,6 +1133,10 @@ fn build_automaton(texts: &[String], preferred: &[AhoCorasickKind]) -> AhoCorasi
     let build = |kind| {
         AhoCorasick::builder()
             .kind(Some(kind))
+            // Dense transitions for the root and depth 1 only (default: 3):
+            // 8 M fewer instructions to build over SigmaHQ `rules/`,
+            // scans unchanged within 0.5%.
+            .dense_depth(2)
             .match_kind(MatchKind::Standard)
             .build(texts)
     };

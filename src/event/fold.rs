@@ -19,8 +19,7 @@ pub fn fold_case(s: &str) -> String {
 }
 
 /// Appends the case-folded `s` to `out`: ASCII runs lowercased in bulk
-/// ([`push_ascii_prefix`]), other characters through Unicode
-/// `to_lowercase`.
+/// (see the module doc), other characters through Unicode `to_lowercase`.
 pub fn lower_into(out: &mut String, s: &str) {
     let mut rest = s;
     loop {

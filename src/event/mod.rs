@@ -5,7 +5,9 @@
 //! per-key allocation), walks it once, and keeps only the values of fields
 //! the compiled ruleset references ([`FieldIndex`]) as written (case folding
 //! is left to the matcher, which needs it only for values its memo has not
-//! seen). Nested objects are addressed with dotted paths
+//! seen). Strings are not copied: simd-json unescapes them in place, and the
+//! view keeps their ranges of the parsed line (see `Span`); only numbers and
+//! values a format derives are written to the view's own text. Nested objects are addressed with dotted paths
 //! (`Event.EventData.Image`).
 //!
 //! What one exporter's JSON means beyond that lives in its format module,
@@ -191,8 +193,34 @@ struct Rec {
     kind: Kind,
     /// Also searched by keyword items.
     keyword: bool,
-    raw: (u32, u32),
+    raw: Span,
     next: u32,
+}
+
+/// Where a kept text is: a range of the parsed line (a string of the tape,
+/// borrowed: simd-json unescapes strings in place), or of the view's own
+/// text (values formatted or derived while loading).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    at: u32,
+    end: u32,
+    in_line: bool,
+}
+
+/// The text of `span`, given the view's `text` and `line`. A free function,
+/// so that callers can borrow other fields of the view meanwhile.
+#[inline]
+fn span_str<'a>(text: &'a str, line: &'a [u8], span: Span) -> &'a str {
+    let (a, b) = (span.at as usize, span.end as usize);
+    if span.in_line {
+        // SAFETY: `line[a..b]` was the bytes of a `&str` that simd-json's
+        // tape held (it validates UTF-8 and unescapes strings in place, in
+        // the line buffer), and the line buffer is neither written nor
+        // reallocated until the next `load` forgets every span first.
+        unsafe { std::str::from_utf8_unchecked(&line[a..b]) }
+    } else {
+        &text[a..b]
+    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -218,8 +246,14 @@ pub struct EventView {
     present: Vec<FieldId>,
     recs: Vec<Rec>,
     keyword_recs: Vec<u32>,
+    /// Kept texts that are not in the line (see [`Span`]).
     text: String,
+    /// The line being parsed, with simd-json's padding after it; the tape's
+    /// strings point into it.
     line: Vec<u8>,
+    /// While the line is walked: the address range of its bytes, to tell
+    /// which pushed texts are in it.
+    line_at: (usize, usize),
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
     path: String,
@@ -261,6 +295,7 @@ impl Default for EventView {
             keyword_recs: Vec::new(),
             text: String::new(),
             line: Vec::new(),
+            line_at: (0, 0),
             buffers: simd_json::Buffers::new(4096),
             tape: Some(simd_json::Tape::null().reset()),
             path: String::new(),
@@ -292,16 +327,22 @@ impl EventView {
         self.keyword_recs.clear();
         self.text.clear();
         formats::start(self);
+        // The line and simd-json's padding: parsing it in place saves the
+        // padded copy `fill_tape` would make.
         self.line.clear();
         self.line.extend_from_slice(line);
+        self.line.resize(line.len() + simd_json::INPUT_PADDING, 0);
         let original = line;
+        let len = line.len();
         let mut line = std::mem::take(&mut self.line);
+        self.line_at = (line.as_ptr() as usize, len);
         let mut tape = self
             .tape
             .take()
             .unwrap_or_else(|| simd_json::Tape::null().reset())
             .reset();
-        let result = match simd_json::fill_tape(&mut line, &mut self.buffers, &mut tape) {
+        let result = match simd_json::fill_tape_padded(&mut line, len, &mut self.buffers, &mut tape)
+        {
             Err(e) => Err(json_error(original, e)),
             Ok(()) => match tape.0.first() {
                 Some(Node::Object { .. }) => {
@@ -347,12 +388,10 @@ impl EventView {
         if id.is_none() && !want_kw {
             return;
         }
-        let rs = self.text.len() as u32;
-        self.text.push_str(raw);
         let rec = Rec {
             kind,
             keyword: want_kw,
-            raw: (rs, self.text.len() as u32),
+            raw: self.keep(raw),
             next: NONE,
         };
         let ri = self.recs.len() as u32;
@@ -429,13 +468,23 @@ impl EventView {
                         return;
                     };
                     *i += 1;
+                    if depth == 0 {
+                        formats::top_key(self, key, nodes.get(*i));
+                        // A top-level scalar (most of them): its path is
+                        // its key, no need to build it.
+                        if let Some(node) = nodes.get(*i)
+                            && !matches!(node, Node::Object { .. } | Node::Array { .. })
+                        {
+                            *i += 1;
+                            self.scalar(index, key, node);
+                            formats::scalar(self, index, key, node);
+                            continue;
+                        }
+                    }
                     if base > 0 {
                         self.path.push('.');
                     }
                     self.path.push_str(key);
-                    if depth == 0 {
-                        formats::top_key(self, key, nodes.get(*i));
-                    }
                     self.walk(nodes, i, index, depth + 1);
                     self.path.truncate(base);
                 }
@@ -460,20 +509,41 @@ impl EventView {
         }
     }
 
-    /// Keeps the text of a top-level string or integer value.
-    fn capture(&mut self, node: Option<&Node>) -> Option<(u32, u32)> {
-        let s = self.text.len() as u32;
-        match node? {
-            Node::String(x) => self.text.push_str(x),
-            Node::Static(StaticNode::I64(n)) => self.text.push_str(&n.to_string()),
-            Node::Static(StaticNode::U64(n)) => self.text.push_str(&n.to_string()),
-            _ => return None,
+    /// Where `raw` is kept: its range of the line when it is a string of
+    /// the line being walked, else a copy in the view's text.
+    #[inline]
+    fn keep(&mut self, raw: &str) -> Span {
+        let (base, len) = self.line_at;
+        let p = raw.as_ptr() as usize;
+        if p >= base && p + raw.len() <= base + len {
+            let at = p - base;
+            return Span {
+                at: at as u32,
+                end: (at + raw.len()) as u32,
+                in_line: true,
+            };
         }
-        Some((s, self.text.len() as u32))
+        let at = self.text.len() as u32;
+        self.text.push_str(raw);
+        Span {
+            at,
+            end: self.text.len() as u32,
+            in_line: false,
+        }
     }
 
-    fn span(&self, s: Option<(u32, u32)>) -> Option<&str> {
-        s.map(|(a, b)| &self.text[a as usize..b as usize])
+    /// Keeps the text of a top-level string or integer value.
+    fn capture(&mut self, node: Option<&Node>) -> Option<Span> {
+        match node? {
+            Node::String(x) => Some(self.keep(x)),
+            Node::Static(StaticNode::I64(n)) => Some(self.keep(&n.to_string())),
+            Node::Static(StaticNode::U64(n)) => Some(self.keep(&n.to_string())),
+            _ => None,
+        }
+    }
+
+    fn span(&self, s: Option<Span>) -> Option<&str> {
+        s.map(|s| span_str(&self.text, &self.line, s))
     }
 
     /// If `target` is referenced and absent but `source` is present, gives
@@ -563,11 +633,12 @@ impl EventView {
         self.recs.len()
     }
 
+    #[inline]
     pub(crate) fn val(&self, r: u32) -> Val<'_> {
         let rec = &self.recs[r as usize];
         Val {
             kind: rec.kind,
-            raw: &self.text[rec.raw.0 as usize..rec.raw.1 as usize],
+            raw: span_str(&self.text, &self.line, rec.raw),
         }
     }
 }
@@ -692,6 +763,112 @@ pub(crate) mod tests {
         );
         assert_eq!(raws(&v, &i, "arr"), vec!["2", "p"]);
         assert_eq!(v.present().len(), 7);
+    }
+
+    /// What the view must hold for a flat line, read with serde_json: each
+    /// top-level string or integer under its key (strings unescaped), and
+    /// every string value as a keyword value.
+    fn expected_flat(line: &str) -> (Vec<(String, String)>, Vec<String>) {
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (mut fields, mut keywords) = (Vec::new(), Vec::new());
+        for (k, x) in v.as_object().unwrap() {
+            match x {
+                serde_json::Value::String(s) => fields.push((k.clone(), s.clone())),
+                serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => {
+                    fields.push((k.clone(), n.to_string()))
+                }
+                _ => {}
+            }
+            strings(x, &mut keywords);
+        }
+        (fields, keywords)
+    }
+
+    /// Loads `line` into a reused view and compares it with
+    /// [`expected_flat`]: the values borrowed from the parsed line (and
+    /// those copied) are the strings as written.
+    fn same_as_serde(v: &mut EventView, i: &mut FieldIndex, line: &str) {
+        let (fields, keywords) = expected_flat(line);
+        for (k, _) in &fields {
+            i.intern(k);
+        }
+        i.set_keyword_fields(None);
+        v.options.evtx_xml = false;
+        v.options.host_name_alias = false;
+        v.load(line.as_bytes(), i).unwrap();
+        for (k, want) in &fields {
+            let got: Vec<&str> = v.values(i.get(k).unwrap()).map(|x| x.raw).collect();
+            assert_eq!(got, [want.as_str()], "{k} in {line}");
+        }
+        // (serde_json's objects may not keep the document's order.)
+        let mut got: Vec<&str> = v.keyword_values().map(|x| x.raw).collect();
+        let mut keywords = keywords;
+        got.sort_unstable();
+        keywords.sort_unstable();
+        assert_eq!(got, keywords, "{line}");
+    }
+
+    #[test]
+    fn borrowed_values_are_the_unescaped_strings() {
+        let mut i = FieldIndex::default();
+        let mut v = EventView::new();
+        for line in [
+            r#"{"a":"plain","b":"esc\"aped\\ \u00e9\n","c":12,"d":["x\ty",{"e":"\ud83d\ude00z"}]}"#,
+            r#"{"b":"","a":"\"","c":-3}"#,
+            r#"{"a":"Microsoft® Windows®","xml_string":"<Event>\u003c</Event>"}"#,
+        ] {
+            same_as_serde(&mut v, &mut i, line);
+        }
+    }
+
+    /// Every line of the shared flat `evtx_dump` and Plaso exports, and
+    /// damaged copies of their string values (escapes, quotes, non-ASCII
+    /// put in): the view's values equal serde_json's reading.
+    #[test]
+    #[cfg_attr(
+        not(shared_corpus),
+        ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
+    )]
+    fn values_equal_serde_json_on_the_shared_exports() {
+        let shared = std::path::PathBuf::from(std::env::var_os("SIGMA_MATCH_SHARED").unwrap());
+        let mut i = FieldIndex::default();
+        let mut v = EventView::new();
+        let specials = ['"', '\\', '\n', '\t', 'é', '®', '\u{1F600}', '\u{0}'];
+        let mut damage =
+            crate::event::plaso::evtx_xml::Damage::new(0x0BAD_5EED_1234_5678, &specials);
+        let mut n = 0;
+        for file in ["plaso-attack.jsonl", "evtx-samples.flat.jsonl"] {
+            let text = std::fs::read_to_string(shared.join("events").join(file)).unwrap();
+            for (k, line) in text.lines().enumerate() {
+                same_as_serde(&mut v, &mut i, line);
+                n += 1;
+                if k % 10 != 0 {
+                    continue;
+                }
+                // The same event with its string values damaged, written
+                // back as JSON (serde_json escapes what needs it).
+                let mut o: serde_json::Value = serde_json::from_str(line).unwrap();
+                for x in o.as_object_mut().unwrap().values_mut() {
+                    if let serde_json::Value::String(s) = x
+                        && s.chars().count() > 8
+                    {
+                        let chars: Vec<char> = s.chars().collect();
+                        *s = damage.apply(&chars, 3);
+                    }
+                }
+                same_as_serde(&mut v, &mut i, &o.to_string());
+                n += 1;
+            }
+        }
+        assert!(n > 45_000, "{n} lines");
     }
 
     #[test]

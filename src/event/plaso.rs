@@ -16,7 +16,7 @@ mod select;
 
 use simd_json::Node;
 
-use super::{EventView, FieldId, FieldIndex, Kind, Origin, evtx};
+use super::{EventView, FieldId, FieldIndex, Kind, Origin, Span, evtx};
 use evtx_xml::EvtxFields;
 use select::Selected;
 
@@ -38,13 +38,13 @@ const XML_RECENT: usize = 4;
 /// Plaso's state in an [`EventView`].
 #[derive(Default)]
 pub(super) struct State {
-    /// Set while loading: the span of `xml_string` in the view's text.
-    xml: Option<(u32, u32)>,
+    /// Set while loading: where the text of `xml_string` is.
+    xml: Option<Span>,
     /// Set while loading: Plaso's source file (`display_name`, else
     /// `filename`) and `record_number`, for [`record_key`].
-    source: Option<(u32, u32)>,
-    filename: Option<(u32, u32)>,
-    number: Option<(u32, u32)>,
+    source: Option<Span>,
+    filename: Option<Span>,
+    number: Option<Span>,
     /// Fields whose current values came from the XML.
     xml_fields: Vec<FieldId>,
     /// Recently read `xml_string`s with their referenced fields, most
@@ -97,13 +97,13 @@ pub(super) fn finish(v: &mut EventView, index: &FieldIndex) {
 /// level from the record XML (read at most once per event, and only for
 /// the fields the index references: [`select`]).
 fn resolve_xml(v: &mut EventView, index: &FieldIndex) {
-    let Some((s, e)) = v.plaso.xml else { return };
+    let Some(span) = v.plaso.xml else { return };
     if v.plaso.xml_stamp != index.stamp() {
         // What was selected for another index does not hold for this one.
         v.plaso.xml_recent.clear();
         v.plaso.xml_stamp = index.stamp();
     }
-    let xml = &v.text[s as usize..e as usize];
+    let xml = super::span_str(&v.text, &v.line, span);
     let recent = &mut v.plaso.xml_recent;
     let (text, selected) = match recent.iter().position(|(t, _)| t == xml) {
         Some(i) => recent.remove(i),
@@ -147,10 +147,12 @@ fn resolve_xml(v: &mut EventView, index: &FieldIndex) {
 pub fn record_key(v: &EventView) -> Option<u64> {
     use std::hash::BuildHasher;
     let xml = v.span(v.plaso.xml)?;
-    let erid = xml
-        .find("<EventRecordID>")
+    static ERID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("<EventRecordID>"));
+    let erid = ERID
+        .find(xml.as_bytes())
         .map(|i| &xml[i + "<EventRecordID>".len()..])
-        .and_then(|rest| rest.find('<').map(|j| &rest[..j]));
+        .and_then(|rest| memchr::memchr(b'<', rest.as_bytes()).map(|j| &rest[..j]));
     let source = v.span(v.plaso.source).or(v.span(v.plaso.filename));
     // A fixed seed: keys must agree across threads. foldhash hashes
     // the multi-KB XML several times faster than SipHash.

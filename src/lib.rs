@@ -126,6 +126,25 @@ pub use api::{
 };
 pub use error::display_chain;
 
+/// The shared corpus for the crate's corpus unit tests (`SIGMA_MATCH_SHARED`,
+/// set by `.ci/run`; the tests are ignored without it, see `build.rs`).
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::PathBuf;
+
+    /// `rel` under the shared corpus.
+    pub(crate) fn shared(rel: &str) -> PathBuf {
+        let root = std::env::var_os("SIGMA_MATCH_SHARED").expect("SIGMA_MATCH_SHARED");
+        PathBuf::from(root).join(rel)
+    }
+
+    /// The text of `rel` under the shared corpus; fails loudly when missing.
+    pub(crate) fn shared_text(rel: &str) -> String {
+        let path = shared(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
 /// Declares the internal modules: `pub(crate)`, or with the unstable
 /// `internals` feature `pub` (and hidden from the docs) for the crate's own
 /// tests, benches, examples and fuzz targets, which enable it through their

@@ -326,9 +326,8 @@ mod tests {
     fn the_check_never_turns_away_a_match_on_the_shared_exports() {
         use crate::compile::{CompileOptions, Pat, Slot, loader};
         use std::collections::BTreeSet;
-        let shared = std::path::PathBuf::from(std::env::var_os("SIGMA_MATCH_SHARED").unwrap());
         let (rs, _, _) = loader::load_ruleset(
-            &[shared.join("sigmahq/rules")],
+            &[crate::test_support::shared("sigmahq/rules")],
             &loader::RuleFilter::default(),
             CompileOptions::default(),
         );
@@ -347,8 +346,8 @@ mod tests {
         let mut values: Vec<BTreeSet<String>> = vec![BTreeSet::new(); rs.fields.len()];
         let mut view = crate::event::EventView::new();
         for file in ["plaso-attack.jsonl", "evtx-samples.flat.jsonl"] {
-            let text = std::fs::read(shared.join("events").join(file)).unwrap();
-            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let text = crate::test_support::shared_text(&format!("events/{file}"));
+            for line in text.as_bytes().split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                 view.load(line, &rs.fields).unwrap();
                 for &(f, _, _) in &regexes {
                     for v in view.values(f) {

@@ -838,7 +838,6 @@ pub(crate) mod tests {
         ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
     )]
     fn values_equal_serde_json_on_the_shared_exports() {
-        let shared = std::path::PathBuf::from(std::env::var_os("SIGMA_MATCH_SHARED").unwrap());
         let mut i = FieldIndex::default();
         let mut v = EventView::new();
         let specials = ['"', '\\', '\n', '\t', 'é', '®', '\u{1F600}', '\u{0}'];
@@ -846,7 +845,7 @@ pub(crate) mod tests {
             crate::event::plaso::evtx_xml::Damage::new(0x0BAD_5EED_1234_5678, &specials);
         let mut n = 0;
         for file in ["plaso-attack.jsonl", "evtx-samples.flat.jsonl"] {
-            let text = std::fs::read_to_string(shared.join("events").join(file)).unwrap();
+            let text = crate::test_support::shared_text(&format!("events/{file}"));
             for (k, line) in text.lines().enumerate() {
                 same_as_serde(&mut v, &mut i, line);
                 n += 1;

@@ -153,10 +153,10 @@ pub(crate) fn for_each_document(
     // `previous` is only read by a later `action: repeat`: a rule after the
     // last one is not copied (a deep copy of every rule's tree was a tenth
     // of loading).
-    let action_of = |d: &Node| d.get("action").and_then(|a| a.as_str()).map(str::to_string);
-    let last_repeat = docs
-        .iter()
-        .rposition(|d| action_of(d).as_deref() == Some("repeat"));
+    fn action_of(d: &Node) -> Option<&str> {
+        d.get("action").and_then(|a| a.as_str())
+    }
+    let last_repeat = docs.iter().rposition(|d| action_of(d) == Some("repeat"));
     let keep_previous = |index: usize| last_repeat.is_some_and(|r| index < r);
     for (index, doc) in docs.into_iter().enumerate() {
         if !matches!(doc.value, Value::Map(_)) {
@@ -175,7 +175,7 @@ pub(crate) fn for_each_document(
             ));
             continue;
         }
-        let action = action_of(&doc);
+        let action = action_of(&doc).map(str::to_string);
         match action.as_deref() {
             Some("global") => {
                 global = Some(without_key(&doc, "action"));

@@ -795,9 +795,7 @@ mod tests {
         ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
     )]
     fn fast_tokenizer_agrees_with_quick_xml_on_the_shared_plaso_export() {
-        let shared = std::env::var_os("SIGMA_MATCH_SHARED").expect("SIGMA_MATCH_SHARED");
-        let path = std::path::Path::new(&shared).join("events/plaso-attack.jsonl");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = crate::test_support::shared_text("events/plaso-attack.jsonl");
         let (mut fast, mut slow) = (EvtxFields::default(), EvtxFields::default());
         let (mut records, mut fast_ok) = (0, 0);
         for line in text.lines() {

@@ -520,10 +520,7 @@ mod tests {
         ignore = "set SIGMA_MATCH_SHARED to the shared corpus to run (as .ci/run does)"
     )]
     fn selection_agrees_with_the_full_reading_on_the_shared_plaso_export() {
-        let shared = std::env::var_os("SIGMA_MATCH_SHARED").expect("SIGMA_MATCH_SHARED");
-        let path = std::path::Path::new(&shared).join("events/plaso-attack.jsonl");
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = crate::test_support::shared_text("events/plaso-attack.jsonl");
         let (mut records, mut fast) = (0, 0);
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();

@@ -160,6 +160,26 @@ impl<'a> Reader<'a> {
         i >= end || self.b[i] == b' '
     }
 
+    /// What ends the plain scalar that starts at `from` (not a `#`) on a
+    /// line ending at `end`: the first `:` followed by a blank or the end
+    /// of the line (a key's colon), the first ` #` (a comment), or the end
+    /// of the line. A key ends at the colon; a value may not hold one.
+    fn plain_end(&self, from: usize, end: usize) -> PlainEnd {
+        let mut i = from;
+        while let Some(p) = memchr::memchr2(b':', b'#', &self.b[i..end]) {
+            let p = i + p;
+            if self.b[p] == b':' {
+                if self.blank_or_end(p + 1, end) {
+                    return PlainEnd::Colon(p);
+                }
+            } else if self.b[p - 1] == b' ' {
+                return PlainEnd::Comment(p);
+            }
+            i = p + 1;
+        }
+        PlainEnd::Line
+    }
+
     fn is_dash(&self, l: Line) -> bool {
         self.b[l.off] == b'-' && self.blank_or_end(l.off + 1, self.end(l))
     }
@@ -294,20 +314,9 @@ impl<'a> Reader<'a> {
                 if !plain_start(c, self.byte(l.off + 1, end)) {
                     return None;
                 }
-                let mut i = l.off;
-                loop {
-                    let p = i + memchr::memchr2(b':', b'#', &self.b[i..end])?;
-                    if p - l.off > 1000 {
-                        return None;
-                    }
-                    if self.b[p] == b':' {
-                        if self.blank_or_end(p + 1, end) {
-                            break p;
-                        }
-                    } else if self.b[p - 1] == b' ' {
-                        return None;
-                    }
-                    i = p + 1;
+                match self.plain_end(l.off, end) {
+                    PlainEnd::Colon(p) if p - l.off <= 1000 => p,
+                    _ => return None,
                 }
             }
         };
@@ -402,20 +411,10 @@ impl<'a> Reader<'a> {
                 if !plain_start(c, self.byte(l.off + 1, end)) {
                     return None;
                 }
-                let mut i = l.off;
-                let stop = loop {
-                    let Some(p) = memchr::memchr2(b':', b'#', &self.b[i..end]) else {
-                        break end;
-                    };
-                    let p = i + p;
-                    if self.b[p] == b':' {
-                        if self.blank_or_end(p + 1, end) {
-                            return None;
-                        }
-                    } else if self.b[p - 1] == b' ' {
-                        break p;
-                    }
-                    i = p + 1;
+                let stop = match self.plain_end(l.off, end) {
+                    PlainEnd::Colon(_) => return None,
+                    PlainEnd::Comment(p) => p,
+                    PlainEnd::Line => end,
                 };
                 plain(self.text[l.off..stop].trim_end_matches(' '))
             }
@@ -491,6 +490,16 @@ fn plain(raw: &str) -> Value {
         return Value::Str(raw.to_owned());
     }
     scalar(Cow::Borrowed(raw), ScalarStyle::Plain, None)
+}
+
+/// What ends a plain scalar on its line ([`Reader::plain_end`]).
+enum PlainEnd {
+    /// A `:` followed by a blank or the end of the line, at this byte.
+    Colon(usize),
+    /// A `#` after a space, at this byte.
+    Comment(usize),
+    /// Neither: the end of the line.
+    Line,
 }
 
 /// Whether a plain scalar may start with `c` (followed by `next`) in block

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::loader::{self, Filtered, RuleFilter};
 use crate::compile::{CompileOptions, Ruleset};
+use crate::correlation::load::{Compiling, Eager};
 use crate::eval::Matcher;
 use crate::input::{Feed, Input, Origin};
 use crate::mapping::scope::ScopeTable;
@@ -399,17 +400,20 @@ impl RulesBuilder {
             placeholders: &placeholders,
             keyword_fields: self.keyword_fields,
         };
-        // Files first, in path order, then the texts in the order given.
-        let mut loaded = loader::load_paths_keeping(&self.paths, loader::Yaml::Drop);
+        // Files first, in path order, then the texts in the order given;
+        // with two or more threads rules compile here while the pool loads.
+        let eager = if loader::pipelined() { Eager::Yes } else { Eager::No };
+        let mut compiling = Compiling::new(&filter, opts, &self.correlation, eager);
+        loader::load_paths_in_order(&self.paths, loader::Yaml::Drop, |docs| compiling.take(docs));
         for (name, text) in &self.texts {
-            loaded.extend(rule::parse_text(name, text));
+            compiling.take(rule::parse_text(name, text));
         }
         let crate::correlation::load::LoadedRules {
             mut ruleset,
             failed,
             filtered,
             plan,
-        } = crate::correlation::load::compile_loaded(loaded, &self.texts, &filter, opts, &self.correlation);
+        } = compiling.finish(&self.texts);
         if let Some(t) = &scope {
             ruleset.set_scope(t);
         }

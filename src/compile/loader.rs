@@ -3,7 +3,10 @@
 //! This module owns the walk over rule paths: `.yml`/`.yaml` files found
 //! recursively (in a stable, sorted order), folders named `deprecated`
 //! skipped case-insensitively as Timesketch does, and each file parsed into
-//! rules or located issues. Loading is parallel over files.
+//! rules or located issues. Loading is parallel over files; with two or
+//! more threads [`load_paths_in_order`] also hands the documents over in
+//! path order while later files are still loading, so that the caller can
+//! compile rules while the pool reads the rest.
 
 use std::path::{Path, PathBuf};
 
@@ -15,10 +18,31 @@ use crate::sigma::rule::{self, Loaded};
 /// Lists rule files under the given paths (files are taken as given).
 pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
     let mut files = Vec::new();
+    let issues = walk(paths, Order::AtEnd, &mut |f| files.push(f));
+    (files, issues)
+}
+
+/// How [`walk`] puts each folder's files in the order of their path
+/// components (a depth-first walk with each directory's entries in name
+/// order visits them in that order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Sorted once per folder at the end (cheapest: walkdir's
+    /// `sort_by_file_name` parses both paths on every comparison).
+    AtEnd,
+    /// Each directory's entries sorted as it is read, so that files reach
+    /// the caller during the walk.
+    AsWalked,
+}
+
+/// Hands the rule files under `paths` to `on_file` in path order (files
+/// are taken as given); returns the paths that could not be read, sorted
+/// per given path.
+fn walk(paths: &[PathBuf], order: Order, on_file: &mut dyn FnMut(PathBuf)) -> Vec<RuleIssue> {
     let mut issues = Vec::new();
     for p in paths {
         if p.is_file() {
-            files.push(p.clone());
+            on_file(p.clone());
             continue;
         }
         if !p.exists() {
@@ -29,13 +53,13 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
             });
             continue;
         }
-        // Sorted once at the end rather than per directory by walkdir
-        // (`sort_by_file_name` parses both paths on every comparison): a
-        // depth-first walk with each directory's entries in name order
-        // visits the paths in the order of their components.
-        let (files_before, issues_before) = (files.len(), issues.len());
-        let walker = walkdir::WalkDir::new(p).follow_links(true).into_iter();
-        for entry in walker.filter_entry(|e| {
+        let issues_before = issues.len();
+        let mut found = Vec::new();
+        let mut walker = walkdir::WalkDir::new(p).follow_links(true);
+        if order == Order::AsWalked {
+            walker = walker.sort_by_file_name();
+        }
+        for entry in walker.into_iter().filter_entry(|e| {
             !(e.depth() > 0
                 && e.file_type().is_dir()
                 && e.file_name()
@@ -43,9 +67,10 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
                     .eq_ignore_ascii_case("deprecated"))
         }) {
             match entry {
-                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
-                    files.push(e.into_path())
-                }
+                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => match order {
+                    Order::AtEnd => found.push(e.into_path()),
+                    Order::AsWalked => on_file(e.into_path()),
+                },
                 Ok(_) => {}
                 Err(err) => issues.push(RuleIssue {
                     path: err
@@ -58,14 +83,15 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<RuleIssue>) {
             }
         }
         // Components compared once each, not parsed on every comparison.
-        files[files_before..].sort_by_cached_key(|f| {
+        found.sort_by_cached_key(|f| {
             f.components()
                 .map(|c| c.as_os_str().to_os_string())
                 .collect::<Vec<_>>()
         });
+        found.into_iter().for_each(&mut *on_file);
         issues[issues_before..].sort_by(|a, b| a.path.cmp(&b.path));
     }
-    (files, issues)
+    issues
 }
 
 fn is_rule_file(p: &Path) -> bool {
@@ -79,7 +105,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
 
 /// Whether loaded rules keep their YAML tree ([`rule::Rule::raw`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Yaml {
+pub enum Yaml {
     /// Keep it (`verify` reads it).
     Keep,
     /// Drop it once the file is parsed (runs never read it).
@@ -92,30 +118,130 @@ pub(crate) enum Yaml {
 /// being live at once.
 pub(crate) fn load_paths_keeping(paths: &[PathBuf], yaml: Yaml) -> Vec<Loaded> {
     let (files, issues) = rule_files(paths);
-    let mut out: Vec<Loaded> = issues
+    let mut out = walk_failures(issues);
+    let loaded: Vec<Vec<Loaded>> = files.par_iter().map(|f| load_file(f, yaml)).collect();
+    out.extend(loaded.into_iter().flatten());
+    out
+}
+
+/// The walk's issues as failed documents (they come before every file's).
+fn walk_failures(issues: Vec<RuleIssue>) -> Vec<Loaded> {
+    issues
         .into_iter()
         .map(|issue| Loaded::Failed {
             issue,
             title: None,
             id: None,
         })
-        .collect();
-    let loaded: Vec<Vec<Loaded>> = files
-        .par_iter()
-        .map(|f| {
-            let mut docs = rule::load_file(f);
-            if yaml == Yaml::Drop {
-                for d in &mut docs {
-                    if let Loaded::Rule(r) = d {
-                        r.raw.value = crate::sigma::yaml::Value::Null;
-                    }
-                }
+        .collect()
+}
+
+/// The documents of one file, without their YAML trees with [`Yaml::Drop`].
+fn load_file(f: &Path, yaml: Yaml) -> Vec<Loaded> {
+    let mut docs = rule::load_file(f);
+    if yaml == Yaml::Drop {
+        for d in &mut docs {
+            if let Loaded::Rule(r) = d {
+                r.raw.value = crate::sigma::yaml::Value::Null;
             }
-            docs
-        })
-        .collect();
-    out.extend(loaded.into_iter().flatten());
-    out
+        }
+    }
+    docs
+}
+
+/// Files per job of [`load_paths_in_order`]: a few milliseconds of YAML,
+/// small enough that the first rules reach the caller early and that the
+/// last job does not hold up the end.
+const CHUNK_FILES: usize = 16;
+
+/// Whether [`load_paths_in_order`] hands documents over while the pool is
+/// still loading: two or more threads, called from outside the pool.
+pub(crate) fn pipelined() -> bool {
+    pipelined_on(None)
+}
+
+/// [`pipelined`] on `pool` (`None`: the global pool).
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests
+pub fn pipelined_on(pool: Option<&rayon::ThreadPool>) -> bool {
+    let threads = pool.map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
+    threads >= 2 && rayon::current_thread_index().is_none()
+}
+
+/// [`load_paths_keeping`], handing the documents to `take` in path order
+/// (the walk's issues first), in several batches.
+///
+/// With two or more threads ([`pipelined`]), the pool loads chunks of
+/// [`CHUNK_FILES`] files, oldest first, as the calling thread's walk finds
+/// them; after the walk the calling thread runs `take` on each chunk as
+/// soon as it and every chunk before it are loaded: the walk and what
+/// `take` does (compiling) overlap loading. With one thread,
+/// or when called from a worker of the pool (which must not block waiting
+/// for its own pool), `take` gets every document at once after
+/// [`load_paths_keeping`]'s load, as before: a one-thread run stays a
+/// one-thread measurement.
+pub(crate) fn load_paths_in_order(paths: &[PathBuf], yaml: Yaml, take: impl FnMut(Vec<Loaded>)) {
+    load_paths_in_order_on(None, paths, yaml, take)
+}
+
+/// [`load_paths_in_order`] on `pool` (`None`: the global pool).
+pub fn load_paths_in_order_on(
+    pool: Option<&rayon::ThreadPool>,
+    paths: &[PathBuf],
+    yaml: Yaml,
+    mut take: impl FnMut(Vec<Loaded>),
+) {
+    if !pipelined_on(pool) {
+        let docs = match pool {
+            Some(p) => p.install(|| load_paths_keeping(paths, yaml)),
+            None => load_paths_keeping(paths, yaml),
+        };
+        take(docs);
+        return;
+    }
+    match pool {
+        Some(p) => p.in_place_scope_fifo(|s| load_chunks(s, paths, yaml, &mut take)),
+        None => rayon::in_place_scope_fifo(|s| load_chunks(s, paths, yaml, &mut take)),
+    }
+}
+
+/// [`load_paths_in_order_on`]'s pipeline: walks `paths` on this thread,
+/// spawning a load on the pool for every [`CHUNK_FILES`] files found, then
+/// runs `take` on this thread on the walk's issues and on each chunk's
+/// documents, in path order, as they are loaded.
+fn load_chunks(s: &rayon::ScopeFifo<'_>, paths: &[PathBuf], yaml: Yaml, take: &mut impl FnMut(Vec<Loaded>)) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut chunks = 0;
+    let mut spawn = |chunk: Vec<PathBuf>| {
+        let (tx, i) = (tx.clone(), chunks);
+        chunks += 1;
+        s.spawn_fifo(move |_| {
+            let docs: Vec<Loaded> = chunk.iter().flat_map(|f| load_file(f, yaml)).collect();
+            // The receiver only goes away if `take` panicked.
+            let _ = tx.send((i, docs));
+        });
+    };
+    let mut chunk = Vec::with_capacity(CHUNK_FILES);
+    let issues = walk(paths, Order::AsWalked, &mut |f| {
+        chunk.push(f);
+        if chunk.len() == CHUNK_FILES {
+            spawn(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_FILES)));
+        }
+    });
+    if !chunk.is_empty() {
+        spawn(chunk);
+    }
+    drop(tx);
+    take(walk_failures(issues));
+    // Chunks finished out of order wait here for their predecessors.
+    let mut early: std::collections::BTreeMap<usize, Vec<Loaded>> = Default::default();
+    let mut next = 0;
+    for (i, docs) in rx {
+        early.insert(i, docs);
+        while let Some(docs) = early.remove(&next) {
+            take(docs);
+            next += 1;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -47,20 +47,15 @@ impl FieldUsage {
     /// Collects the inventory of a compiled ruleset.
     pub fn of(ruleset: &Ruleset) -> FieldUsage {
         let mut before: BTreeMap<&str, (BTreeSet<usize>, BTreeSet<&str>)> = BTreeMap::new();
-        let mut after: BTreeMap<FieldId, (BTreeSet<usize>, BTreeSet<&str>)> = BTreeMap::new();
         let mut keyword_rules = 0;
         for (ri, r) in ruleset.rules.iter().enumerate() {
             let mut kw = false;
             for it in &r.items {
                 match (it.slot, it.rule_field.as_deref()) {
                     (Slot::Field(f), Some(name)) => {
-                        let mapped = ruleset.fields.name(f);
                         let b = before.entry(name).or_default();
                         b.0.insert(ri);
-                        b.1.insert(mapped);
-                        let a = after.entry(f).or_default();
-                        a.0.insert(ri);
-                        a.1.insert(name);
+                        b.1.insert(ruleset.fields.name(f));
                     }
                     (Slot::Keywords, _) => kw = true,
                     (Slot::Field(_), None) => {}
@@ -77,6 +72,30 @@ impl FieldUsage {
             })
             .collect();
         rule_fields.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
+        FieldUsage {
+            rules: ruleset.rules.len(),
+            keyword_rules,
+            rule_fields,
+            event_fields: Self::event_fields_where(ruleset, |_| true),
+        }
+    }
+
+    /// The event-field rows ([`FieldUsage::event_fields`], same order) of
+    /// the fields `keep` accepts, without the rule-field half: what the
+    /// report's missing-field list needs, for the fields never seen.
+    pub fn event_fields_where(ruleset: &Ruleset, keep: impl Fn(FieldId) -> bool) -> Vec<EventField> {
+        let mut after: BTreeMap<FieldId, (BTreeSet<usize>, BTreeSet<&str>)> = BTreeMap::new();
+        for (ri, r) in ruleset.rules.iter().enumerate() {
+            for it in &r.items {
+                if let (Slot::Field(f), Some(name)) = (it.slot, it.rule_field.as_deref())
+                    && keep(f)
+                {
+                    let a = after.entry(f).or_default();
+                    a.0.insert(ri);
+                    a.1.insert(name);
+                }
+            }
+        }
         let mut event_fields: Vec<EventField> = after
             .into_iter()
             .map(|(f, (rules, from))| EventField {
@@ -86,15 +105,11 @@ impl FieldUsage {
             })
             .collect();
         event_fields.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
-        FieldUsage {
-            rules: ruleset.rules.len(),
-            keyword_rules,
-            rule_fields,
-            event_fields,
-        }
+        event_fields
     }
 
     /// The event-field row of `name`, if any rule uses it.
+    #[cfg(test)]
     pub fn event_field(&self, name: &str) -> Option<&EventField> {
         self.event_fields.iter().find(|e| e.field == name)
     }

@@ -137,9 +137,6 @@ impl FieldIndex {
         self.names.is_empty()
     }
 
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
 
     /// Declares that keyword items exist; `fields` restricts which fields
     /// they search (`None`: all string values, like a full-text search).

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::compile::Ruleset;
+use crate::event::FieldId;
 use crate::run::engine::{Malformed, RunStats};
 use crate::error::RuleIssue;
 
@@ -326,28 +327,31 @@ impl Report {
                 eval_ms: None,
             });
         }
-        rows.sort_by(|a, b| {
-            crate::compile::loader::level_rank(b.level.as_deref())
-                .cmp(&crate::compile::loader::level_rank(a.level.as_deref()))
+        // Each row's level rank once, not twice per comparison.
+        let mut ranked: Vec<(usize, RuleRow)> = rows
+            .into_iter()
+            .map(|r| (crate::compile::loader::level_rank(r.level.as_deref()), r))
+            .collect();
+        ranked.sort_by(|(rank_a, a), (rank_b, b)| {
+            rank_b
+                .cmp(rank_a)
                 .then_with(|| b.count.cmp(&a.count))
                 .then_with(|| a.path.cmp(&b.path))
                 .then_with(|| a.title.cmp(&b.title))
         });
-        // Fields referenced by rules (after mapping) that never occurred in the input.
-        let usage = crate::compile::field_usage::FieldUsage::of(ruleset);
-        let mut missing = Vec::new();
-        for (fid, name) in ruleset.fields.names().iter().enumerate() {
-            if stats.field_seen.get(fid).copied().unwrap_or(0) == 0
-                && let Some(u) = usage.event_field(name)
-            {
-                missing.push(MissingField {
-                    field: name.clone(),
-                    rule_fields: u.from.clone(),
+        let rows: Vec<RuleRow> = ranked.into_iter().map(|(_, r)| r).collect();
+        // Fields referenced by rules (after mapping) that never occurred in
+        // the input, most used first.
+        let seen = |f: FieldId| stats.field_seen.get(f as usize).is_some_and(|n| *n > 0);
+        let missing: Vec<MissingField> =
+            crate::compile::field_usage::FieldUsage::event_fields_where(ruleset, |f| !seen(f))
+                .into_iter()
+                .map(|u| MissingField {
+                    field: u.field,
+                    rule_fields: u.from,
                     rules: u.rules,
-                });
-            }
-        }
-        missing.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.field.cmp(&b.field)));
+                })
+                .collect();
         let profile = profile.then(|| profile_rows(ruleset, stats));
         Report {
             summary: Summary {

@@ -217,6 +217,10 @@ pub enum Expr {
 /// A rule ready for evaluation.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
+    /// The rule as read. Its detection searches (the items' values and
+    /// modifier results, a third of the heap a SigmaHQ run holds) are
+    /// emptied once the rule is compiled, as nothing but `explain` reads
+    /// them; [`RulesetBuilder::keeping_searches`] keeps them.
     pub rule: Rule,
     pub items: Vec<Item>,
     pub expr: Expr,
@@ -233,6 +237,12 @@ pub enum Trigger {
     /// The field is present (for regex, CIDR, numeric, time-part, empty,
     /// `exists`, and field-reference checks, which all need a value).
     Field(FieldId),
+}
+
+/// The hash of a needle in [`RulesetBuilder`]'s table.
+fn needle_hash(slot: Slot, cased: bool, text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((slot, cased, text))
 }
 
 /// Needle table for one slot and case mode.
@@ -504,8 +514,13 @@ struct Compiled {
 pub struct RulesetBuilder<'a> {
     opts: CompileOptions<'a>,
     fields: FieldIndex,
-    needles: rustc_hash::FxHashMap<(Slot, bool, String), NeedleId>,
+    /// Every needle by slot, case and text: its id, hashed by
+    /// [`needle_hash`] and compared against `needle_text` and `needle_slot`,
+    /// so the map holds no third copy of the text.
+    needles: hashbrown::HashTable<NeedleId>,
     needle_text: Vec<String>,
+    /// Per needle: its slot and whether it is cased.
+    needle_slot: Vec<(Slot, bool)>,
     pools: rustc_hash::FxHashMap<(Slot, bool), PoolBuilder>,
     /// The pools the rule being added has grown, with their needle count
     /// and bytes before it: what [`RulesetBuilder::add`] checks against
@@ -518,6 +533,8 @@ pub struct RulesetBuilder<'a> {
     time_fields: Vec<FieldId>,
     time_number: fn(f64) -> Option<EventTime>,
     carried: Vec<FieldId>,
+    /// [`RulesetBuilder::keeping_searches`].
+    keep_searches: bool,
 }
 
 impl<'a> RulesetBuilder<'a> {
@@ -531,6 +548,7 @@ impl<'a> RulesetBuilder<'a> {
             fields,
             needles: Default::default(),
             needle_text: Vec::new(),
+            needle_slot: Vec::new(),
             pools: Default::default(),
             grown: Vec::new(),
             rules: Vec::new(),
@@ -539,7 +557,15 @@ impl<'a> RulesetBuilder<'a> {
             time_fields,
             time_number: crate::event::time::builtin_number,
             carried: Vec::new(),
+            keep_searches: false,
         }
+    }
+
+    /// Keeps each compiled rule's detection searches (`explain` renders
+    /// them); by default they are dropped as each rule is compiled.
+    pub fn keeping_searches(mut self) -> Self {
+        self.keep_searches = true;
+        self
     }
 
     /// Asks matched events to carry the values of the (mapped, event-side)
@@ -567,7 +593,7 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     /// Compiles one rule; on error nothing of the rule is kept.
-    pub fn add(&mut self, rule: Rule) -> Result<(), RuleIssue> {
+    pub fn add(&mut self, mut rule: Rule) -> Result<(), RuleIssue> {
         // Compile against a snapshot so a failing rule leaves no needles.
         let snapshot = (
             self.fields.len(),
@@ -606,6 +632,10 @@ impl<'a> RulesetBuilder<'a> {
                 witness,
             }) => {
                 self.uses_keywords |= uses_keywords;
+                if !self.keep_searches {
+                    // Freed now, while later rules compile into the memory.
+                    rule.detection.searches = Vec::new();
+                }
                 self.rules.push(CompiledRule {
                     rule,
                     items,
@@ -616,8 +646,9 @@ impl<'a> RulesetBuilder<'a> {
             }
             Err((pos, error)) => {
                 self.fields.truncate(snapshot.0);
-                self.needles.retain(|_, id| (*id as usize) < snapshot.1);
+                self.needles.retain(|id| (*id as usize) < snapshot.1);
                 self.needle_text.truncate(snapshot.2);
+                self.needle_slot.truncate(snapshot.2);
                 for (k, n, bytes) in self.grown.drain(..) {
                     if n == 0 {
                         // The rule made this pool.
@@ -727,23 +758,28 @@ impl<'a> RulesetBuilder<'a> {
     }
 
     fn needle(&mut self, slot: Slot, cased: bool, text: String) -> NeedleId {
-        let next = self.needle_text.len() as NeedleId;
-        match self.needles.entry((slot, cased, text)) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let text = &e.key().2;
-                self.needle_text.push(text.clone());
-                let pool = self.pools.entry((slot, cased)).or_default();
-                if !self.grown.iter().any(|(k, _, _)| *k == (slot, cased)) {
-                    self.grown.push(((slot, cased), pool.texts.len(), pool.bytes));
-                }
-                pool.bytes += text.len();
-                pool.texts.push(text.clone());
-                pool.ids.push(next);
-                e.insert(next);
-                next
-            }
+        let hash = needle_hash(slot, cased, &text);
+        let (texts, slots) = (&self.needle_text, &self.needle_slot);
+        let same = |&id: &NeedleId| slots[id as usize] == (slot, cased) && texts[id as usize] == text;
+        if let Some(&id) = self.needles.find(hash, same) {
+            return id;
         }
+        let next = self.needle_text.len() as NeedleId;
+        let pool = self.pools.entry((slot, cased)).or_default();
+        if !self.grown.iter().any(|(k, _, _)| *k == (slot, cased)) {
+            self.grown.push(((slot, cased), pool.texts.len(), pool.bytes));
+        }
+        pool.bytes += text.len();
+        pool.texts.push(text.clone());
+        pool.ids.push(next);
+        self.needle_text.push(text);
+        self.needle_slot.push((slot, cased));
+        let (texts, slots) = (&self.needle_text, &self.needle_slot);
+        self.needles.insert_unique(hash, next, |&id| {
+            let (slot, cased) = slots[id as usize];
+            needle_hash(slot, cased, &texts[id as usize])
+        });
+        next
     }
 
     /// Compiles a rule to its items, condition, keyword use and witness.

@@ -195,8 +195,9 @@ pub fn apply_modifiers(
     if mods.contains(&Modifier::FieldRef) && target == Target::Keywords {
         return Err(RuleError::Modifier("`fieldref` needs a field".into()));
     }
-    let mut out = Vec::new();
-    let mut groups = Vec::new();
+    // One pattern per value but for expanding modifiers.
+    let mut out = Vec::with_capacity(values.len());
+    let mut groups = Vec::with_capacity(values.len());
     for (group, raw) in values.iter().enumerate() {
         let mut vals = vec![Pattern::from_raw(raw)];
         for m in &mods {
@@ -563,10 +564,14 @@ fn field_ref(m: Modifier, v: Pattern) -> Result<Pattern, RuleError> {
 }
 
 fn wrap(s: &mut SigmaString, front: bool, back: bool) {
-    if front && !s.starts_with_any() {
+    let front = front && !s.starts_with_any();
+    let back = back && !s.ends_with_any();
+    // Exactly: the parts live until the rule is compiled.
+    s.parts.reserve_exact(usize::from(front) + usize::from(back));
+    if front {
         s.parts.insert(0, Part::AnyRun);
     }
-    if back && !s.ends_with_any() {
+    if back {
         s.parts.push(Part::AnyRun);
     }
 }

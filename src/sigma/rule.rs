@@ -550,7 +550,7 @@ fn parse_item(key: Option<&str>, pos: Pos, v: &Node) -> Located<DetectionItem> {
 }
 
 fn parse_map(entries: &[(Node, Node)]) -> Located<Vec<DetectionItem>> {
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         let key = k.scalar_text().ok_or((
             Some(k.pos),

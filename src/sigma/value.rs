@@ -38,8 +38,14 @@ impl SigmaString {
     pub fn parse(s: &str) -> SigmaString {
         // Runs of plain text are pushed whole: `*`, `?` and `\\` are ASCII,
         // so byte positions split the text only between characters.
-        let mut out = SigmaString::default();
         let b = s.as_bytes();
+        if !b.iter().any(|c| matches!(c, b'*' | b'?' | b'\\')) {
+            // Most values: one literal, in a vector of one (a pushed first
+            // part would reserve four; a rule's values live until it is
+            // compiled).
+            return SigmaString::literal(s);
+        }
+        let mut out = SigmaString::default();
         let (mut start, mut i) = (0, 0);
         while i < b.len() {
             match b[i] {
@@ -105,11 +111,12 @@ impl SigmaString {
 
     /// A string of literal text only.
     pub fn literal(s: &str) -> SigmaString {
-        let mut out = SigmaString::default();
-        if !s.is_empty() {
-            out.parts.push(Part::Lit(s.to_string()));
+        if s.is_empty() {
+            return SigmaString::default();
         }
-        out
+        SigmaString {
+            parts: vec![Part::Lit(s.to_string())],
+        }
     }
 
     pub(crate) fn push_char(&mut self, c: char) {

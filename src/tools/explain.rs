@@ -71,7 +71,7 @@ pub fn find_rules(spec: &str, paths: &[PathBuf]) -> Result<Vec<Rule>, ExplainErr
 
 /// Compiles one rule alone (a one-rule [`Ruleset`]).
 pub fn compile_one(rule: Rule, opts: CompileOptions<'_>) -> Result<Ruleset, ExplainError> {
-    let mut b = RulesetBuilder::new(opts);
+    let mut b = RulesetBuilder::new(opts).keeping_searches();
     b.add(rule).map_err(ExplainError::Rule)?;
     Ok(b.build())
 }

@@ -50,8 +50,13 @@ fn describe(l: &LoadedRules) -> String {
 fn pipelined(paths: &[PathBuf], filter: &RuleFilter, copts: &Options, threads: usize) -> LoadedRules {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     assert_eq!(loader::pipelined_on(Some(&pool)), threads >= 2);
+    pipelined_on(Some(&pool), paths, filter, copts)
+}
+
+/// On `pool`, or on the current pool (`None`).
+fn pipelined_on(pool: Option<&rayon::ThreadPool>, paths: &[PathBuf], filter: &RuleFilter, copts: &Options) -> LoadedRules {
     let mut compiling = Compiling::new(filter, CompileOptions::default(), copts, Eager::Yes);
-    loader::load_paths_in_order_on(Some(&pool), paths, Yaml::Drop, |docs| compiling.take(docs));
+    loader::load_paths_in_order_on(pool, paths, Yaml::Drop, |docs| compiling.take(docs));
     compiling.finish(&[])
 }
 
@@ -80,6 +85,25 @@ fn fixtures_compile_the_same_pipelined() {
     for filter in filters(&["Whoami Execution", "no such rule"]) {
         same_at_every_thread_count(&paths, &filter, &copts);
         same_at_every_thread_count(&paths, &filter, &Options::default());
+    }
+}
+
+#[test]
+fn pipelined_loads_from_inside_the_pool_do_not_block_it() {
+    // Both workers of a two-thread pool run a pipelined load at once: each
+    // loads chunks itself while its next one is not ready.
+    let paths = vec![data("rules"), data("correlation"), data("sigmahq")];
+    let (filter, copts) = (RuleFilter::default(), Options::default());
+    let want = describe(&load::load_ruleset(&paths, &filter, CompileOptions::default(), &copts));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for _ in 0..20 {
+        let (a, b) = pool.install(|| {
+            rayon::join(
+                || pipelined_on(None, &paths, &filter, &copts),
+                || pipelined_on(None, &paths, &filter, &copts),
+            )
+        });
+        assert!(describe(&a) == want && describe(&b) == want);
     }
 }
 

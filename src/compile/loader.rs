@@ -155,40 +155,39 @@ fn load_file(f: &Path, yaml: Yaml) -> Vec<Loaded> {
 const CHUNK_FILES: usize = 16;
 
 /// Whether [`load_paths_in_order`] hands documents over while the pool is
-/// still loading: two or more threads, called from outside the pool.
+/// still loading: two or more threads.
 pub(crate) fn pipelined() -> bool {
     pipelined_on(None)
 }
 
-/// [`pipelined`] on `pool` (`None`: the global pool).
+/// [`pipelined`] on `pool` (`None`: the current pool).
 #[cfg_attr(not(feature = "internals"), allow(dead_code))] // tests
 pub fn pipelined_on(pool: Option<&rayon::ThreadPool>) -> bool {
-    let threads = pool.map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
-    threads >= 2 && rayon::current_thread_index().is_none()
+    pool.map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads) >= 2
 }
 
 /// [`load_paths_keeping`], handing the documents to `take` in path order
 /// (the walk's issues first), in several batches.
 ///
-/// With two or more threads ([`pipelined`]), the pool loads chunks of
-/// [`CHUNK_FILES`] files, oldest first, as the calling thread's walk finds
-/// them; after the walk the calling thread runs `take` on each chunk as
-/// soon as it and every chunk before it are loaded: the walk and what
-/// `take` does (compiling) overlap loading. With one thread,
-/// or when called from a worker of the pool (which must not block waiting
-/// for its own pool), `take` gets every document at once after
-/// [`load_paths_keeping`]'s load, as before: a one-thread run stays a
-/// one-thread measurement.
-pub(crate) fn load_paths_in_order(paths: &[PathBuf], yaml: Yaml, take: impl FnMut(Vec<Loaded>)) {
+/// With two or more threads ([`pipelined`]) everything runs in the pool:
+/// one worker walks the paths and spawns a load for every [`CHUNK_FILES`]
+/// files found, then runs `take` on the walk's issues and on each chunk's
+/// documents in path order as soon as they are loaded, and loads chunks
+/// itself when the next one is not ready yet; the other workers load. So
+/// the walk and what `take` does (compiling) overlap loading, with no more
+/// threads busy than the pool has. With one thread `take` gets every
+/// document at once after [`load_paths_keeping`]'s load, as before: a
+/// one-thread run stays a one-thread measurement.
+pub(crate) fn load_paths_in_order(paths: &[PathBuf], yaml: Yaml, take: impl FnMut(Vec<Loaded>) + Send) {
     load_paths_in_order_on(None, paths, yaml, take)
 }
 
-/// [`load_paths_in_order`] on `pool` (`None`: the global pool).
+/// [`load_paths_in_order`] on `pool` (`None`: the current pool).
 pub fn load_paths_in_order_on(
     pool: Option<&rayon::ThreadPool>,
     paths: &[PathBuf],
     yaml: Yaml,
-    mut take: impl FnMut(Vec<Loaded>),
+    mut take: impl FnMut(Vec<Loaded>) + Send,
 ) {
     if !pipelined_on(pool) {
         let docs = match pool {
@@ -199,15 +198,15 @@ pub fn load_paths_in_order_on(
         return;
     }
     match pool {
-        Some(p) => p.in_place_scope_fifo(|s| load_chunks(s, paths, yaml, &mut take)),
-        None => rayon::in_place_scope_fifo(|s| load_chunks(s, paths, yaml, &mut take)),
+        Some(p) => p.scope_fifo(|s| load_chunks(s, paths, yaml, &mut take)),
+        None => rayon::scope_fifo(|s| load_chunks(s, paths, yaml, &mut take)),
     }
 }
 
-/// [`load_paths_in_order_on`]'s pipeline: walks `paths` on this thread,
-/// spawning a load on the pool for every [`CHUNK_FILES`] files found, then
-/// runs `take` on this thread on the walk's issues and on each chunk's
-/// documents, in path order, as they are loaded.
+/// [`load_paths_in_order_on`]'s pipeline, on a worker of the pool: walks
+/// `paths`, spawning a load for every [`CHUNK_FILES`] files found, then
+/// runs `take` on the walk's issues and on each chunk's documents, in path
+/// order, as they are loaded.
 fn load_chunks(s: &rayon::ScopeFifo<'_>, paths: &[PathBuf], yaml: Yaml, take: &mut impl FnMut(Vec<Loaded>)) {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut chunks = 0;
@@ -235,11 +234,24 @@ fn load_chunks(s: &rayon::ScopeFifo<'_>, paths: &[PathBuf], yaml: Yaml, take: &m
     // Chunks finished out of order wait here for their predecessors.
     let mut early: std::collections::BTreeMap<usize, Vec<Loaded>> = Default::default();
     let mut next = 0;
-    for (i, docs) in rx {
-        early.insert(i, docs);
-        while let Some(docs) = early.remove(&next) {
-            take(docs);
-            next += 1;
+    while next < chunks {
+        let ready = match rx.try_recv() {
+            Ok(done) => Some(done),
+            // A load panicked: the scope raises it.
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+            // Not ready: load a chunk here, or, when every chunk left is
+            // loading on another worker, wait for one.
+            Err(std::sync::mpsc::TryRecvError::Empty) => match rayon::yield_now() {
+                Some(rayon::Yield::Executed) => None,
+                _ => rx.recv().ok(),
+            },
+        };
+        if let Some((i, docs)) = ready {
+            early.insert(i, docs);
+            while let Some(docs) = early.remove(&next) {
+                take(docs);
+                next += 1;
+            }
         }
     }
 }

@@ -248,7 +248,7 @@ fn needle_hash(slot: Slot, cased: bool, text: &str) -> u64 {
 /// Needle table for one slot and case mode.
 #[derive(Debug, Default)]
 struct PoolBuilder {
-    texts: Vec<String>,
+    /// The pool's needles (their text is in `RulesetBuilder::needle_text`).
     ids: Vec<NeedleId>,
     /// Total needle text, bounded by [`POOL_BYTES_LIMIT`].
     bytes: usize,
@@ -286,17 +286,32 @@ pub struct Scan {
 pub struct LazyAc(std::sync::Arc<LazyInner>);
 
 struct LazyInner {
-    texts: Vec<String>,
+    /// Every needle's text, shared by the ruleset's automatons and
+    /// [`Ruleset::needle_text`]; this automaton's are those of `ids`.
+    needles: std::sync::Arc<Vec<String>>,
+    ids: Vec<NeedleId>,
     kinds: &'static [AhoCorasickKind],
     built: std::sync::OnceLock<AhoCorasick>,
 }
 
+impl LazyInner {
+    /// The automaton's needle texts.
+    fn texts(&self) -> impl Iterator<Item = &String> + Clone {
+        self.ids.iter().map(|&id| &self.needles[id as usize])
+    }
+}
+
 impl LazyAc {
-    /// An automaton over `texts`, of the first of `kinds` that builds, built
-    /// when first dereferenced.
-    pub fn new(texts: Vec<String>, kinds: &'static [AhoCorasickKind]) -> LazyAc {
+    /// An automaton over the `needles` numbered `ids`, of the first of
+    /// `kinds` that builds, built when first dereferenced.
+    pub fn new(
+        needles: std::sync::Arc<Vec<String>>,
+        ids: Vec<NeedleId>,
+        kinds: &'static [AhoCorasickKind],
+    ) -> LazyAc {
         LazyAc(std::sync::Arc::new(LazyInner {
-            texts,
+            needles,
+            ids,
             kinds,
             built: std::sync::OnceLock::new(),
         }))
@@ -309,7 +324,7 @@ impl LazyAc {
 
     /// Needle bytes (what a build costs, roughly).
     fn bytes(&self) -> usize {
-        self.0.texts.iter().map(String::len).sum()
+        self.0.texts().map(String::len).sum()
     }
 
     /// Builds these automatons on the rayon pool's threads, largest first,
@@ -339,7 +354,8 @@ impl From<AhoCorasick> for LazyAc {
     /// An automaton that is already built.
     fn from(ac: AhoCorasick) -> LazyAc {
         LazyAc(std::sync::Arc::new(LazyInner {
-            texts: Vec::new(),
+            needles: Default::default(),
+            ids: Vec::new(),
             kinds: &[],
             built: std::sync::OnceLock::from(ac),
         }))
@@ -354,14 +370,14 @@ impl std::ops::Deref for LazyAc {
         let inner = &*self.0;
         inner
             .built
-            .get_or_init(|| build_automaton(&inner.texts, inner.kinds))
+            .get_or_init(|| build_automaton(inner.texts(), inner.kinds))
     }
 }
 
 impl std::fmt::Debug for LazyAc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LazyAc")
-            .field("needles", &self.0.texts.len())
+            .field("needles", &self.0.ids.len())
             .field("built", &self.0.built.get())
             .finish()
     }
@@ -426,8 +442,9 @@ pub struct Ruleset {
     /// What keyword search each event needs (see [`KeywordIndex`]).
     pub keywords: KeywordIndex,
     pub needle_count: usize,
-    /// Needle text, for `explain`.
-    pub needle_text: Vec<String>,
+    /// Needle text, for `explain`; shared with the automatons, which build
+    /// from it.
+    pub needle_text: std::sync::Arc<Vec<String>>,
     /// Rules to evaluate for every event (no witness).
     pub always: Vec<u32>,
     /// Rules to evaluate when a needle was seen, with the [`hit`] mask of
@@ -656,7 +673,6 @@ impl<'a> RulesetBuilder<'a> {
                         continue;
                     }
                     let p = self.pools.get_mut(&k).expect("a grown pool exists");
-                    p.texts.truncate(n);
                     p.ids.truncate(n);
                     p.bytes = bytes;
                 }
@@ -676,10 +692,11 @@ impl<'a> RulesetBuilder<'a> {
         }
         let mut field_scans: Vec<Vec<Scan>> = vec![Vec::new(); self.fields.len()];
         let mut keyword_scans = Vec::new();
+        let needle_text = std::sync::Arc::new(self.needle_text);
         let mut pools: Vec<_> = self.pools.into_iter().collect();
         pools.sort_by_key(|((slot, cased), _)| (format!("{slot:?}"), *cased));
         for ((slot, cased), pool) in pools {
-            if pool.texts.is_empty() {
+            if pool.ids.is_empty() {
                 continue;
             }
             // The kind trades build time, which a run over unique input
@@ -703,7 +720,7 @@ impl<'a> RulesetBuilder<'a> {
                 &[AhoCorasickKind::ContiguousNFA]
             };
             let scan = Scan {
-                ac: LazyAc::new(pool.texts, kinds),
+                ac: LazyAc::new(needle_text.clone(), pool.ids.clone(), kinds),
                 ids: pool.ids,
                 cased,
             };
@@ -719,8 +736,8 @@ impl<'a> RulesetBuilder<'a> {
                 .chain(&keyword_scans)
                 .map(|s| s.ac.clone()),
         );
-        let needle_count = self.needle_text.len();
-        let keywords = keyword_index(&self.rules, &keyword_scans, &self.needle_text);
+        let needle_count = needle_text.len();
+        let keywords = keyword_index(&self.rules, &keyword_scans, &needle_text);
         let mut always = Vec::new();
         let mut by_needle = vec![Vec::new(); needle_count];
         let mut by_field = vec![Vec::new(); self.fields.len()];
@@ -746,7 +763,7 @@ impl<'a> RulesetBuilder<'a> {
             keyword_scans,
             keywords,
             needle_count,
-            needle_text: self.needle_text,
+            needle_text,
             always,
             by_needle,
             by_field,
@@ -767,10 +784,9 @@ impl<'a> RulesetBuilder<'a> {
         let next = self.needle_text.len() as NeedleId;
         let pool = self.pools.entry((slot, cased)).or_default();
         if !self.grown.iter().any(|(k, _, _)| *k == (slot, cased)) {
-            self.grown.push(((slot, cased), pool.texts.len(), pool.bytes));
+            self.grown.push(((slot, cased), pool.ids.len(), pool.bytes));
         }
         pool.bytes += text.len();
-        pool.texts.push(text.clone());
         pool.ids.push(next);
         self.needle_text.push(text);
         self.needle_slot.push((slot, cased));
@@ -1165,7 +1181,10 @@ fn keyword_index(rules: &[CompiledRule], scans: &[Scan], needle_text: &[String])
 
 /// The first automaton of the `preferred` kinds that builds over `texts`,
 /// else a noncontiguous NFA.
-fn build_automaton(texts: &[String], preferred: &[AhoCorasickKind]) -> AhoCorasick {
+fn build_automaton<'a>(
+    texts: impl Iterator<Item = &'a String> + Clone,
+    preferred: &[AhoCorasickKind],
+) -> AhoCorasick {
     let build = |kind| {
         AhoCorasick::builder()
             .kind(Some(kind))
@@ -1174,7 +1193,7 @@ fn build_automaton(texts: &[String], preferred: &[AhoCorasickKind]) -> AhoCorasi
             // scans unchanged within 0.5%.
             .dense_depth(2)
             .match_kind(MatchKind::Standard)
-            .build(texts)
+            .build(texts.clone())
     };
     preferred.iter().find_map(|k| build(*k).ok()).unwrap_or_else(|| {
         // A noncontiguous NFA has at most one state per needle byte, and
@@ -1542,7 +1561,7 @@ mod tests {
         let rs = b.build();
         let titles: Vec<&str> = rs.rules.iter().map(|r| r.rule.title.as_str()).collect();
         assert_eq!(titles, ["small", "after"]);
-        assert_eq!(rs.needle_text, ["mimikatz", "psexec"]);
+        assert_eq!(*rs.needle_text, ["mimikatz", "psexec"]);
         let mut m = Matcher::new(&rs);
         assert_eq!(m.match_line(br#"{"a":"x psexec y"}"#).unwrap(), &[1]);
     }

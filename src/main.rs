@@ -24,6 +24,45 @@ use sigma_match::{
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's C options, set before any thread starts ([`tune_allocator`]).
+/// The `libmimalloc-sys` crate binds the options of mimalloc v2 only, and
+/// its extended API would add a dependency for two declarations.
+mod mi {
+    use std::ffi::{c_int, c_long};
+
+    /// `mi_option_page_reclaim_on_free` in mimalloc v3.3.2's `mi_option_e`.
+    pub const PAGE_RECLAIM_ON_FREE: c_int = 35;
+    /// The version whose option numbering [`PAGE_RECLAIM_ON_FREE`] is
+    /// (`MI_MALLOC_VERSION`); any other leaves the options alone.
+    pub const VERSION: c_int = 30302;
+
+    unsafe extern "C" {
+        pub fn mi_version() -> c_int;
+        pub fn mi_option_set(option: c_int, value: c_long);
+    }
+}
+
+/// A compiled rule's detection searches are freed on the thread that
+/// compiles it, from pages the loading thread allocated them in; by default
+/// mimalloc hands such pages back to their (abandoned) owner one free at a
+/// time, 22 M instructions of a 775 M start-up over SigmaHQ `rules/`. With
+/// `page_reclaim_on_free` at 1 the freeing thread adopts the page (752 M;
+/// faults and maxrss down slightly). `MIMALLOC_PAGE_RECLAIM_ON_FREE` set in
+/// the environment wins.
+fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PAGE_RECLAIM_ON_FREE").is_some() {
+        return;
+    }
+    // SAFETY: plain calls into the linked allocator's C API, made before
+    // any other thread exists; the option is set only for the version whose
+    // numbering it was taken from.
+    unsafe {
+        if mi::mi_version() == mi::VERSION {
+            mi::mi_option_set(mi::PAGE_RECLAIM_ON_FREE, 1);
+        }
+    }
+}
+
 /// Standard output for the library's jobs: ends the process quietly when
 /// the reader has gone (`sigma-match ... | head`), as ripgrep does, instead
 /// of failing; any other write error ends it with status 2.
@@ -68,6 +107,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -246,4 +286,33 @@ fn run(cli: RunArgs) -> Result<Exit> {
         .exiting(true)
         .timesketch(timesketch);
     Ok(analysis.run(&mut Stdout, &mut std::io::stderr())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mi;
+
+    #[test]
+    fn mimalloc_is_the_version_whose_option_numbers_main_uses() {
+        // SAFETY: a plain call into the linked allocator.
+        let v = unsafe { mi::mi_version() };
+        assert_eq!(
+            v,
+            mi::VERSION,
+            "mimalloc changed: check `mi_option_e` in its mimalloc.h and update `mi`"
+        );
+    }
+
+    #[test]
+    fn tune_allocator_sets_page_reclaim_on_free() {
+        unsafe extern "C" {
+            fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+        }
+        if std::env::var_os("MIMALLOC_PAGE_RECLAIM_ON_FREE").is_some() {
+            return;
+        }
+        super::tune_allocator();
+        // SAFETY: a plain call into the linked allocator.
+        assert_eq!(unsafe { mi_option_get(mi::PAGE_RECLAIM_ON_FREE) }, 1);
+    }
 }

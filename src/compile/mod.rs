@@ -550,6 +550,10 @@ pub struct RulesetBuilder<'a> {
     time_fields: Vec<FieldId>,
     time_number: fn(f64) -> Option<EventTime>,
     carried: Vec<FieldId>,
+    /// The wildcard regexes built so far, by pattern: SigmaHQ `rules/`
+    /// writes 98, 74 of them distinct (`windash` variants repeat), and a
+    /// clone shares the compiled program.
+    wild: HashMap<String, Regex>,
     /// [`RulesetBuilder::keeping_searches`].
     keep_searches: bool,
 }
@@ -574,6 +578,7 @@ impl<'a> RulesetBuilder<'a> {
             time_fields,
             time_number: crate::event::time::builtin_number,
             carried: Vec::new(),
+            wild: HashMap::new(),
             keep_searches: false,
         }
     }
@@ -1075,13 +1080,20 @@ impl<'a> RulesetBuilder<'a> {
                 }
             }
             re.push('$');
-            let re = regex::RegexBuilder::new(&re)
-                .dot_matches_new_line(true)
-                .build()
-                .map_err(|e| RuleError::Regex {
-                    pattern: re.clone(),
-                    reason: e.to_string(),
-                })?;
+            let re = match self.wild.get(&re) {
+                Some(built) => built.clone(),
+                None => {
+                    let built = regex::RegexBuilder::new(&re)
+                        .dot_matches_new_line(true)
+                        .build()
+                        .map_err(|e| RuleError::Regex {
+                            pattern: re.clone(),
+                            reason: e.to_string(),
+                        })?;
+                    self.wild.insert(re, built.clone());
+                    built
+                }
+            };
             // The regex runs on the folded value, so it needs no case flag.
             let witness = self.longest_literal(slot, parts, cased);
             return Ok(Pat::Wild { re, cased, witness });

@@ -1,10 +1,11 @@
 //! The parallel driver: inputs to chunks to evaluation to sinks.
 //!
 //! This module owns the run. Chunks are read in order, evaluated in
-//! parallel batches with `rayon` (one [`Matcher`] scratch per worker), and
+//! parallel on `rayon`'s pool (one [`Matcher`] scratch per worker; each chunk
+//! a task, with the next batches read meanwhile, see [`run_feed`]), and
 //! their results are handed back in input order to [`Sink`]s, so ordered
 //! outputs (tagged timelines, match lists) need no global buffering: memory is
-//! bounded by `batch size x chunk size`.
+//! bounded by `batches read ahead x batch size x chunk size`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -396,149 +397,78 @@ pub fn batch_size() -> usize {
 }
 
 /// Runs the ruleset over a [`Feed`] of inputs (files or readers).
+///
+/// With two or more pool threads, called from outside the pool, chunks
+/// stream: each is evaluated as a pool task while the main thread reads
+/// ahead (up to [`AHEAD`] batches) and merges results in input order, so no
+/// thread waits for the slowest chunk of a batch before the next batch
+/// starts. Otherwise (one thread, or a caller that is itself a pool worker
+/// and must not block on it) each batch is evaluated with a parallel
+/// iterator and merged before the next is read. Both merge through
+/// [`Merge`], in the same order, so their results are identical.
 pub fn run_feed(
     ruleset: &Ruleset,
     mut feed: Feed,
     opts: &RunOptions,
     sinks: &mut [&mut dyn Sink],
 ) -> std::io::Result<RunStats> {
-    let start = Instant::now();
     let nrules = ruleset.rules.len();
-    let mut stats = RunStats {
-        counts: vec![0; nrules],
-        evaluated: vec![0; nrules],
-        nanos: vec![0; nrules],
-        field_seen: vec![0; ruleset.fields.len()],
-        ..Default::default()
+    let mut merge = Merge {
+        start: Instant::now(),
+        stats: RunStats {
+            counts: vec![0; nrules],
+            evaluated: vec![0; nrules],
+            nanos: vec![0; nrules],
+            field_seen: vec![0; ruleset.fields.len()],
+            ..Default::default()
+        },
+        keyed_events: vec![0u64; nrules],
+        distinct: Default::default(),
+        bar: opts.progress.then(|| progress_bar(feed.total_size)),
+        done_bytes: 0,
+        line_base: 1,
+        keep_malformed: opts.keep_malformed,
+        window: opts.window.is_some(),
     };
     let want_matches = !sinks.is_empty();
-    let mut keyed_events = vec![0u64; nrules];
-    let mut distinct: std::collections::HashMap<u32, std::collections::HashSet<u64>> =
-        Default::default();
-    let bar = opts.progress.then(|| progress_bar(feed.total_size));
-    // Matchers outlive a batch (rayon calls `map_init`'s init once per
-    // split): their scan memo is the point of keeping them.
+    // Matchers outlive a batch: their scan memo is the point of keeping
+    // them.
     let pool: Mutex<Vec<Matcher<'_>>> = Mutex::new(Vec::new());
-    // Bytes consumed by finished inputs, the current input's index and its
-    // next line number.
-    let mut done_bytes = 0u64;
-    let mut line_base = 1u64;
-    loop {
-        let batch = match feed.next_batch() {
-            Next::Done => break,
-            Next::OpenError(i, e) => {
-                let msg = e.to_string();
-                stats.input_errors.push(msg.clone());
-                let s = input_stats(&mut stats.inputs, i);
-                s.error = Some(msg);
-                continue;
-            }
-            Next::Batch(b) => b,
-        };
-        let input = batch.input;
-        let name = input.name.as_str();
-        {
-            let s = input_stats(&mut stats.inputs, batch.index);
-            if s.name.is_empty() {
-                s.name = input.name.clone();
-                s.format.clone_from(&input.format);
-            }
-        }
-        let results: Vec<ChunkResult> = batch
-            .chunks
-            .par_iter()
-            .map_init(
-                || Pooled::take(&pool, || new_matcher(ruleset, opts)),
-                |m, c| process(m.get(), c, want_matches, opts.profile, opts.window.as_ref()),
-            )
-            .collect();
-        for (chunk, mut res) in batch.chunks.iter().zip(results) {
-            let data = chunk.bytes.as_slice();
-            let is = &mut stats.inputs[batch.index];
-            is.bytes += data.len() as u64;
-            is.events += res.events;
-            is.matched_events += res.matched_events;
-            is.blank += res.blank;
-            is.malformed += res.malformed.len() as u64;
-            if is.first_malformed.is_none()
-                && let Some((l, r)) = res.malformed.first()
-            {
-                is.first_malformed = Some((chunk.line_number(line_base, *l), r.clone()));
-            }
-            stats.bytes += data.len() as u64;
-            stats.events += res.events;
-            stats.blank_lines += res.blank;
-            if opts.window.is_some() {
-                let w = stats.window.get_or_insert_default();
-                w.before += res.window.before;
-                w.after += res.window.after;
-                w.without_time += res.window.without_time;
-            }
-            stats.malformed += res.malformed.len() as u64;
-            for (l, reason) in res.malformed.drain(..) {
-                if stats.malformed_lines.len() < opts.keep_malformed {
-                    stats.malformed_lines.push(Malformed {
-                        input: name.to_string(),
-                        line: chunk.line_number(line_base, l),
-                        reason,
-                    });
+    let eval = |m: &mut Matcher<'_>, c: &Chunk| {
+        process(m, c, want_matches, opts.profile, opts.window.as_ref())
+    };
+    if rayon::current_num_threads() >= 2 && rayon::current_thread_index().is_none() {
+        stream(&mut feed, &pool, ruleset, opts, &eval, &mut merge, sinks)?;
+    } else {
+        loop {
+            let meta = match Fetched::next(&mut feed) {
+                None => break,
+                Some(Fetched::OpenError(i, msg)) => {
+                    merge.open_error(i, msg);
+                    continue;
                 }
-            }
-            let mut tags = 0;
-            for (r, c) in &res.counts {
-                stats.counts[*r as usize] += c;
-                tags += c;
-            }
-            stats.inputs[batch.index].tags += tags;
-            for &(r, k) in &res.keyed {
-                keyed_events[r as usize] += 1;
-                distinct.entry(r).or_default().insert(k);
-            }
-            for (i, v) in res.evaluated.iter().enumerate() {
-                stats.evaluated[i] += v;
-            }
-            for (i, v) in res.nanos.iter().enumerate() {
-                stats.nanos[i] += v;
-            }
-            for (i, v) in res.field_seen.iter().enumerate() {
-                stats.field_seen[i] += v;
-            }
-            for m in &mut res.matches {
-                m.line = chunk.line_number(line_base, m.line);
-            }
-            let first_line = chunk.line_number(line_base, 0);
-            for s in sinks.iter_mut() {
-                s.chunk(name, data, first_line, &res.matches)?;
-            }
-            line_base += res.lines;
-        }
-        let is = &mut stats.inputs[batch.index];
-        for w in batch.warnings {
-            stats.input_warnings.push(w.clone());
-            is.warnings.push(w);
-        }
-        if let Some(e) = batch.error {
-            let msg = e.to_string();
-            stats.input_errors.push(msg.clone());
-            is.error = Some(msg);
-        }
-        let consumed = input.consumed();
-        if batch.last {
-            done_bytes += input.size.unwrap_or(consumed).max(consumed);
-            line_base = 1;
-        }
-        if let Some(b) = &bar {
-            let pos = if batch.last { done_bytes } else { done_bytes + consumed };
-            b.set_position(pos);
-            let secs = start.elapsed().as_secs_f64().max(1e-9);
-            b.set_message(format!(
-                "{} events, {:.0} events/s  {}",
-                stats.events,
-                stats.events as f64 / secs,
-                name
-            ));
+                Some(Fetched::Batch(b)) => b,
+            };
+            // `map_init` calls its init once per split.
+            let results: Vec<ChunkResult> = meta
+                .chunks
+                .par_iter()
+                .map_init(
+                    || Pooled::take(&pool, || new_matcher(ruleset, opts)),
+                    |m, c| eval(m.get(), c),
+                )
+                .collect();
+            merge.batch(meta, results, sinks)?;
         }
     }
+    let Merge {
+        start,
+        mut stats,
+        keyed_events,
+        distinct,
+        bar,
+        ..
+    } = merge;
     for s in sinks.iter_mut() {
         s.finish()?;
     }
@@ -563,6 +493,280 @@ pub fn run_feed(
     }
     stats.elapsed = start.elapsed();
     Ok(stats)
+}
+
+/// Batches read ahead of the one being merged in the streaming driver of
+/// [`run_feed`]: with two, the next batch's chunks queue behind the current
+/// one's, so the pool never drains at a batch boundary.
+const AHEAD: usize = 2;
+
+/// What the feed handed out, owned, so the next batch can be read while
+/// this one's chunks are still being evaluated.
+enum Fetched {
+    /// An input that could not be opened: its position and the error.
+    OpenError(usize, String),
+    Batch(BatchMeta),
+}
+
+/// A batch's chunks and what the merge needs of its input.
+struct BatchMeta {
+    index: usize,
+    name: String,
+    format: String,
+    chunks: Vec<Chunk>,
+    warnings: Vec<crate::input::Warning>,
+    error: Option<String>,
+    last: bool,
+    /// The input's size and bytes consumed when the batch was read (for
+    /// the progress bar).
+    size: Option<u64>,
+    consumed: u64,
+}
+
+impl Fetched {
+    /// The feed's next batch, `None` at the end.
+    fn next(feed: &mut Feed) -> Option<Fetched> {
+        Some(match feed.next_batch() {
+            Next::Done => return None,
+            Next::OpenError(i, e) => Fetched::OpenError(i, e.to_string()),
+            Next::Batch(b) => Fetched::Batch(BatchMeta {
+                index: b.index,
+                name: b.input.name.clone(),
+                format: b.input.format.clone(),
+                chunks: b.chunks,
+                warnings: b.warnings,
+                error: b.error.map(|e| e.to_string()),
+                last: b.last,
+                size: b.input.size,
+                consumed: b.input.consumed(),
+            }),
+        })
+    }
+}
+
+/// The run's totals, merged from chunk results in input order.
+struct Merge {
+    start: Instant,
+    stats: RunStats,
+    keyed_events: Vec<u64>,
+    distinct: std::collections::HashMap<u32, std::collections::HashSet<u64>>,
+    bar: Option<indicatif::ProgressBar>,
+    /// Bytes consumed by finished inputs.
+    done_bytes: u64,
+    /// The current input's next line number.
+    line_base: u64,
+    keep_malformed: usize,
+    window: bool,
+}
+
+impl Merge {
+    fn open_error(&mut self, i: usize, msg: String) {
+        self.stats.input_errors.push(msg.clone());
+        input_stats(&mut self.stats.inputs, i).error = Some(msg);
+    }
+
+    /// Merges one batch's results (one per chunk, in order) and hands its
+    /// chunks to the sinks.
+    fn batch(
+        &mut self,
+        meta: BatchMeta,
+        results: Vec<ChunkResult>,
+        sinks: &mut [&mut dyn Sink],
+    ) -> std::io::Result<()> {
+        let stats = &mut self.stats;
+        let name = meta.name.as_str();
+        {
+            let s = input_stats(&mut stats.inputs, meta.index);
+            if s.name.is_empty() {
+                s.name.clone_from(&meta.name);
+                s.format.clone_from(&meta.format);
+            }
+        }
+        for (chunk, mut res) in meta.chunks.iter().zip(results) {
+            let line_base = self.line_base;
+            let data = chunk.bytes.as_slice();
+            let is = &mut stats.inputs[meta.index];
+            is.bytes += data.len() as u64;
+            is.events += res.events;
+            is.matched_events += res.matched_events;
+            is.blank += res.blank;
+            is.malformed += res.malformed.len() as u64;
+            if is.first_malformed.is_none()
+                && let Some((l, r)) = res.malformed.first()
+            {
+                is.first_malformed = Some((chunk.line_number(line_base, *l), r.clone()));
+            }
+            stats.bytes += data.len() as u64;
+            stats.events += res.events;
+            stats.blank_lines += res.blank;
+            if self.window {
+                let w = stats.window.get_or_insert_default();
+                w.before += res.window.before;
+                w.after += res.window.after;
+                w.without_time += res.window.without_time;
+            }
+            stats.malformed += res.malformed.len() as u64;
+            for (l, reason) in res.malformed.drain(..) {
+                if stats.malformed_lines.len() < self.keep_malformed {
+                    stats.malformed_lines.push(Malformed {
+                        input: name.to_string(),
+                        line: chunk.line_number(line_base, l),
+                        reason,
+                    });
+                }
+            }
+            let mut tags = 0;
+            for (r, c) in &res.counts {
+                stats.counts[*r as usize] += c;
+                tags += c;
+            }
+            stats.inputs[meta.index].tags += tags;
+            for &(r, k) in &res.keyed {
+                self.keyed_events[r as usize] += 1;
+                self.distinct.entry(r).or_default().insert(k);
+            }
+            for (i, v) in res.evaluated.iter().enumerate() {
+                stats.evaluated[i] += v;
+            }
+            for (i, v) in res.nanos.iter().enumerate() {
+                stats.nanos[i] += v;
+            }
+            for (i, v) in res.field_seen.iter().enumerate() {
+                stats.field_seen[i] += v;
+            }
+            for m in &mut res.matches {
+                m.line = chunk.line_number(line_base, m.line);
+            }
+            let first_line = chunk.line_number(line_base, 0);
+            for s in sinks.iter_mut() {
+                s.chunk(name, data, first_line, &res.matches)?;
+            }
+            self.line_base += res.lines;
+        }
+        let is = &mut stats.inputs[meta.index];
+        for w in meta.warnings {
+            stats.input_warnings.push(w.clone());
+            is.warnings.push(w);
+        }
+        if let Some(msg) = meta.error {
+            stats.input_errors.push(msg.clone());
+            is.error = Some(msg);
+        }
+        if meta.last {
+            self.done_bytes += meta.size.unwrap_or(meta.consumed).max(meta.consumed);
+            self.line_base = 1;
+        }
+        if let Some(b) = &self.bar {
+            let pos = if meta.last {
+                self.done_bytes
+            } else {
+                self.done_bytes + meta.consumed
+            };
+            b.set_position(pos);
+            let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+            b.set_message(format!(
+                "{} events, {:.0} events/s  {}",
+                stats.events,
+                stats.events as f64 / secs,
+                name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A chunk task's result on its way to the merging thread; a task that
+/// unwinds sends `None`, so the merge stops waiting (the scope then
+/// re-raises the panic).
+type Sent = (u64, usize, Option<ChunkResult>);
+
+/// Sends `None` for a chunk whose task ends without a result.
+struct SendOnDrop {
+    tx: std::sync::mpsc::Sender<Sent>,
+    at: Option<(u64, usize)>,
+}
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        if let Some((q, i)) = self.at.take() {
+            let _ = self.tx.send((q, i, None));
+        }
+    }
+}
+
+/// The streaming driver of [`run_feed`]: every chunk is a pool task (FIFO,
+/// so earlier chunks go first); this thread reads up to [`AHEAD`] batches
+/// ahead and merges each batch once its last chunk is back.
+fn stream<'r>(
+    feed: &mut Feed,
+    pool: &Mutex<Vec<Matcher<'r>>>,
+    ruleset: &'r Ruleset,
+    opts: &RunOptions,
+    eval: &(dyn Fn(&mut Matcher<'r>, &Chunk) -> ChunkResult + Sync),
+    merge: &mut Merge,
+    sinks: &mut [&mut dyn Sink],
+) -> std::io::Result<()> {
+    rayon::in_place_scope_fifo(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<Sent>();
+        // (sequence number, the batch, its results, results still missing)
+        type Slot = (u64, Fetched, Vec<Option<ChunkResult>>, usize);
+        let mut ahead: std::collections::VecDeque<Slot> = Default::default();
+        let mut seq = 0u64;
+        let mut done = false;
+        loop {
+            while !done && ahead.len() < AHEAD {
+                let Some(f) = Fetched::next(feed) else {
+                    done = true;
+                    break;
+                };
+                let mut n = 0;
+                if let Fetched::Batch(b) = &f {
+                    n = b.chunks.len();
+                    for (i, c) in b.chunks.iter().enumerate() {
+                        let c = c.clone();
+                        let mut guard = SendOnDrop {
+                            tx: tx.clone(),
+                            at: Some((seq, i)),
+                        };
+                        s.spawn_fifo(move |_| {
+                            let mut m = Pooled::take(pool, || new_matcher(ruleset, opts));
+                            let r = eval(m.get(), &c);
+                            guard.at = None;
+                            let _ = guard.tx.send((seq, i, Some(r)));
+                        });
+                    }
+                }
+                ahead.push_back((seq, f, (0..n).map(|_| None).collect(), n));
+                seq += 1;
+            }
+            let Some(first) = ahead.front().map(|a| a.0) else {
+                return Ok(());
+            };
+            while ahead.front().is_some_and(|a| a.3 > 0) {
+                // Every task sends exactly once, and `tx` lives here.
+                let Ok((q, i, r)) = rx.recv() else {
+                    return Ok(());
+                };
+                let Some(r) = r else {
+                    // A task panicked: stop; the scope re-raises it.
+                    return Ok(());
+                };
+                let slot = &mut ahead[(q - first) as usize];
+                slot.2[i] = Some(r);
+                slot.3 -= 1;
+            }
+            let Some((_, f, results, _)) = ahead.pop_front() else {
+                return Ok(());
+            };
+            match f {
+                Fetched::OpenError(i, msg) => merge.open_error(i, msg),
+                Fetched::Batch(meta) => {
+                    let results = results.into_iter().flatten().collect();
+                    merge.batch(meta, results, sinks)?;
+                }
+            }
+        }
+    })
 }
 
 /// The stats slot of input `i`, grown as inputs appear.

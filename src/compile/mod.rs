@@ -30,7 +30,7 @@ use crate::error::{RuleError, RuleIssue};
 use crate::event::{EventView, FieldId, FieldIndex};
 use crate::event::time::EventTime;
 use crate::mapping::{FieldMapping, Identity};
-use crate::sigma::modifier::compile_regex;
+use crate::sigma::modifier::{RegexKey, compile_regex, shared_regex};
 use crate::sigma::value::Part;
 use crate::sigma::rule::{
     Check, Condition, DetectionItem, FieldRef, Pattern, Quantifier, Rule, Search, SigmaString,
@@ -550,10 +550,6 @@ pub struct RulesetBuilder<'a> {
     time_fields: Vec<FieldId>,
     time_number: fn(f64) -> Option<EventTime>,
     carried: Vec<FieldId>,
-    /// The wildcard regexes built so far, by pattern: SigmaHQ `rules/`
-    /// writes 98, 74 of them distinct (`windash` variants repeat), and a
-    /// clone shares the compiled program.
-    wild: HashMap<String, Regex>,
     /// [`RulesetBuilder::keeping_searches`].
     keep_searches: bool,
 }
@@ -578,7 +574,6 @@ impl<'a> RulesetBuilder<'a> {
             time_fields,
             time_number: crate::event::time::builtin_number,
             carried: Vec::new(),
-            wild: HashMap::new(),
             keep_searches: false,
         }
     }
@@ -1080,20 +1075,15 @@ impl<'a> RulesetBuilder<'a> {
                 }
             }
             re.push('$');
-            let re = match self.wild.get(&re) {
-                Some(built) => built.clone(),
-                None => {
-                    let built = regex::RegexBuilder::new(&re)
-                        .dot_matches_new_line(true)
-                        .build()
-                        .map_err(|e| RuleError::Regex {
-                            pattern: re.clone(),
-                            reason: e.to_string(),
-                        })?;
-                    self.wild.insert(re, built.clone());
-                    built
-                }
-            };
+            let re = shared_regex(RegexKey::Wildcard(re.clone()), || {
+                regex::RegexBuilder::new(&re)
+                    .dot_matches_new_line(true)
+                    .build()
+                    .map_err(|e| RuleError::Regex {
+                        pattern: re.clone(),
+                        reason: e.to_string(),
+                    })
+            })?;
             // The regex runs on the folded value, so it needs no case flag.
             let witness = self.longest_literal(slot, parts, cased);
             return Ok(Pat::Wild { re, cased, witness });

@@ -438,7 +438,10 @@ pub fn run_feed(
         process(m, c, want_matches, opts.profile, opts.window.as_ref())
     };
     if rayon::current_num_threads() >= 2 && rayon::current_thread_index().is_none() {
-        stream(&mut feed, &pool, ruleset, opts, &eval, &mut merge, sinks)?;
+        // A matcher per chunk from the pool: as many exist as tasks run.
+        let run_chunk =
+            |c: &Chunk| eval(Pooled::take(&pool, || new_matcher(ruleset, opts)).get(), c);
+        stream(&mut feed, &run_chunk, &mut merge, sinks)?;
     } else {
         loop {
             let meta = match Fetched::next(&mut feed) {
@@ -697,12 +700,9 @@ impl Drop for SendOnDrop {
 /// The streaming driver of [`run_feed`]: every chunk is a pool task (FIFO,
 /// so earlier chunks go first); this thread reads up to [`AHEAD`] batches
 /// ahead and merges each batch once its last chunk is back.
-fn stream<'r>(
+fn stream(
     feed: &mut Feed,
-    pool: &Mutex<Vec<Matcher<'r>>>,
-    ruleset: &'r Ruleset,
-    opts: &RunOptions,
-    eval: &(dyn Fn(&mut Matcher<'r>, &Chunk) -> ChunkResult + Sync),
+    run_chunk: &(dyn Fn(&Chunk) -> ChunkResult + Sync),
     merge: &mut Merge,
     sinks: &mut [&mut dyn Sink],
 ) -> std::io::Result<()> {
@@ -729,8 +729,7 @@ fn stream<'r>(
                             at: Some((seq, i)),
                         };
                         s.spawn_fifo(move |_| {
-                            let mut m = Pooled::take(pool, || new_matcher(ruleset, opts));
-                            let r = eval(m.get(), &c);
+                            let r = run_chunk(&c);
                             guard.at = None;
                             let _ = guard.tx.send((seq, i, Some(r)));
                         });

@@ -741,36 +741,57 @@ pub fn windash(s: &SigmaString) -> Vec<SigmaString> {
 /// crate's syntax; the size limit keeps a hostile rule from exhausting
 /// memory).
 ///
-/// Compiled regexes are shared by pattern and flags: SigmaHQ repeats
-/// regexes across rules (some five times; `\w{1,64}`-style Unicode
-/// repetitions cost milliseconds each), and a `Regex` clone shares its
-/// compiled program. `compile` gets the program checked when the rule was
-/// read from here again.
+/// Compiled regexes are shared by pattern and flags ([`shared_regex`]):
+/// SigmaHQ repeats regexes across rules (some five times; `\w{1,64}`-style
+/// Unicode repetitions cost milliseconds each). `compile` gets the program
+/// checked when the rule was read from here again.
 pub fn compile_regex(r: &str, f: ReFlags) -> Result<regex::Regex, RuleError> {
-    type Cache = Mutex<HashMap<(String, ReFlags), Result<regex::Regex, RuleError>>>;
+    shared_regex(RegexKey::Sigma(r.to_string(), f), || {
+        regex::RegexBuilder::new(r)
+            .case_insensitive(f.ignore_case)
+            .multi_line(f.multi_line)
+            .dot_matches_new_line(f.dot_all)
+            .size_limit(8 << 20)
+            .build()
+            .map_err(|e| RuleError::Regex {
+                pattern: r.to_string(),
+                reason: e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+            })
+    })
+}
+
+/// What a shared compiled regex was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RegexKey {
+    /// A Sigma `re` value and its flags ([`compile_regex`]).
+    Sigma(String, ReFlags),
+    /// A wildcard value translated to a regex by the compiler (`?`
+    /// wildcards; SigmaHQ `rules/` writes 98, 74 of them distinct, as
+    /// `windash` variants repeat).
+    Wildcard(String),
+}
+
+/// The regex for `key`, built by `build` the first time (errors included)
+/// and shared from then on, by every thread and ruleset: a `Regex` clone
+/// shares its compiled program.
+pub fn shared_regex(
+    key: RegexKey,
+    build: impl FnOnce() -> Result<regex::Regex, RuleError>,
+) -> Result<regex::Regex, RuleError> {
+    type Cache = Mutex<HashMap<RegexKey, Result<regex::Regex, RuleError>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let key = (r.to_string(), f);
     if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return found;
     }
-    // Compiled outside the lock: other threads keep loading meanwhile.
-    let built = regex::RegexBuilder::new(r)
-        .case_insensitive(f.ignore_case)
-        .multi_line(f.multi_line)
-        .dot_matches_new_line(f.dot_all)
-        .size_limit(8 << 20)
-        .build()
-        .map_err(|e| RuleError::Regex {
-            pattern: r.to_string(),
-            reason: e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-        });
+    // Built outside the lock: other threads keep loading meanwhile.
+    let built = build();
     if let Ok(mut c) = cache.lock() {
         c.insert(key, built.clone());
     }
